@@ -1,0 +1,17 @@
+"""pytest-mjit: a conformance harness for background-compiling method JITs.
+
+Public names live here; modules with a leading underscore are private.
+"""
+
+from ._contract import CAPABILITIES, Engine, EngineFactory, Host, JitFunc, JitState, is_compiled
+from ._errors import EngineStateError, MjitError
+from ._loader import installed_engines, load_engine
+from ._options import Options
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CAPABILITIES", "Engine", "EngineFactory", "EngineStateError", "Host", "JitFunc",
+    "JitState", "MjitError", "Options", "installed_engines", "is_compiled", "load_engine",
+    "__version__",
+]
