@@ -1,1 +1,282 @@
-"""The pytest plugin (filled in by the plugin work)."""
+"""The pytest plugin: options, markers, fixtures, clause selection, deadlines and the report."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from . import __version__, _clauses, _config, _suite
+from ._contract import CAPABILITIES
+from ._deadline import DeadlineExceeded, set_scale
+from ._errors import MjitError
+from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
+                        mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
+                        mjit_tmpdir, session_of)
+from ._report import Results, area_lines, build_report, write_reports
+from ._session import MjitSession
+from ._watchdog import deadline
+
+RESULTS_KEY = pytest.StashKey[Results]()
+REPORT_KEY = pytest.StashKey[dict]()
+MARKERS = (
+    "mjit_clause(id): the protocol clause this test checks (an id of the clause registry)",
+    "mjit_requires(capability): skip as UNSUPPORTED unless the engine claims the capability",
+    "mjit_options(**overrides): Options overrides for this test's engines",
+)
+_HARNESS_FIXTURES = {"mjit_start", "mjit_host", "mjit_engine", "mjit_cc", "mjit_options"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mjit", "MJIT engine conformance")
+    for name, help_text in _config.OPTIONS.items():
+        group.addoption(f"--mjit-{name}", dest=f"mjit_{name}", default=None, metavar="VALUE",
+                        help=f"{help_text} [ini mjit_{name}, env {_config.env_name(name)}]")
+        parser.addini(f"mjit_{name}", help_text, default=None)
+
+
+def _worker_seed(config: pytest.Config) -> int | None:
+    return getattr(config, "workerinput", {}).get("mjit_seed")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    if config.getoption("help", False) or config.getoption("version", False):
+        return
+    worker_seed = _worker_seed(config)
+
+    def get(name: str) -> str | None:
+        if name == "seed" and worker_seed is not None:
+            return str(worker_seed)
+        return _config.raw_value(name, config.getoption, config.getini, os.environ)
+
+    cache = getattr(config, "cache", None)
+    last = cache.get(_config.SEED_CACHE_KEY, None) if cache is not None else None
+    try:
+        settings = _config.resolve(get, last if isinstance(last, int) else None)
+    except MjitError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if cache is not None and worker_seed is None:
+        cache.set(_config.SEED_CACHE_KEY, settings.seed)
+    set_scale(settings.preset.deadline_scale)
+    _configure_hypothesis(config, settings)
+    config.stash[SESSION_KEY] = MjitSession(settings)
+    config.stash[RESULTS_KEY] = Results()
+    config.stash[REPORT_KEY] = {"start": time.time()}
+    config.pluginmanager.register(_Run(config), "mjit-run")
+
+
+def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> None:
+    try:
+        import hypothesis
+        from hypothesis import core
+    except ImportError:
+        return
+    preset = settings.preset
+    name = f"mjit-{preset.name}"
+    hypothesis.settings.register_profile(
+        name, max_examples=preset.max_examples, stateful_step_count=preset.stateful_step_count,
+        deadline=None)
+    if not config.getoption("hypothesis_profile", None):
+        hypothesis.settings.load_profile(name)
+    if config.getoption("hypothesis_seed", None) is None:
+        core.global_force_seed = settings.seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist controller: every worker runs with the controller's seed."""
+    node.workerinput["mjit_seed"] = session_of(node.config).settings.seed
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if SESSION_KEY not in config.stash:
+        return []
+    session = session_of(config)
+    s = session.settings
+    probe = session.probe()
+    engine = f"{probe['name']} {probe['version']}" if probe["error"] is None else (
+        f"unavailable ({probe['error']})")
+    return [f"mjit: engine {s.engine_spec}: {engine}, cc {s.cc} ({s.cc_version}), "
+            f"suite {__version__}, seed {s.seed}, preset {s.preset.name}"]
+
+
+def _marker_problems(item: pytest.Item) -> list[str]:
+    problems = []
+    for marker in item.iter_markers("mjit_clause"):
+        if len(marker.args) != 1 or marker.kwargs:
+            problems.append(f"{item.nodeid}: mjit_clause takes exactly one clause id")
+        elif _clauses.get(marker.args[0]) is None:
+            problems.append(f"{item.nodeid}: unknown clause id {marker.args[0]!r} "
+                            "(not in the clause registry)")
+    for marker in item.iter_markers("mjit_requires"):
+        if len(marker.args) != 1 or marker.args[0] not in CAPABILITIES:
+            problems.append(f"{item.nodeid}: mjit_requires takes one capability of "
+                            f"{', '.join(sorted(CAPABILITIES))}, got {marker.args!r}")
+    return problems
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.passed:
+        return
+    problems = [p for item in report.result if isinstance(item, pytest.Item)
+                for p in _marker_problems(item)]
+    if problems:
+        report.outcome = "failed"
+        report.longrepr = "\n".join(problems)
+        report.result = []
+
+
+def clause_ids(item: pytest.Item) -> list[str]:
+    return sorted({m.args[0] for m in item.iter_markers("mjit_clause") if m.args})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SESSION_KEY not in config.stash:
+        return
+    pattern = session_of(config).settings.clauses
+    root = _suite.suite_dir()
+    keep, drop = [], []
+    for item in items:
+        ids = clause_ids(item)
+        if ids:
+            item.user_properties.append(("mjit_clauses", ",".join(ids)))
+            in_suite = root is not None and str(item.path).startswith(str(root) + os.sep)
+            item.user_properties.append(("mjit_suite", "1" if in_suite else "0"))
+        if pattern is None or any(_clauses.matches(i, pattern) for i in ids):
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _required(item: pytest.Item) -> list[str]:
+    caps = [m.args[0] for m in item.iter_markers("mjit_requires")]
+    caps += [c.capability for c in map(_clauses.get, clause_ids(item)) if c and c.capability]
+    return sorted(set(caps))
+
+
+def _uses_harness(item: pytest.Item) -> bool:
+    return bool(_HARNESS_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needed = _required(item)
+    if not needed or SESSION_KEY not in item.config.stash:
+        return
+    probe = session_of(item.config).probe()
+    if probe["error"] is not None:
+        pytest.fail(f"cannot create the engine to read its capabilities: {probe['error']}",
+                    pytrace=False)
+    missing = [c for c in needed if c not in probe["capabilities"]]
+    if missing:
+        pytest.skip(f"UNSUPPORTED: the engine does not claim {', '.join(missing)}")
+
+
+def _bounded_phase(item: pytest.Item, phase: str):
+    if not _uses_harness(item) or SESSION_KEY not in item.config.stash:
+        return None
+    timeout = session_of(item.config).settings.preset.test_timeout
+    test = item.stash.get(TEST_KEY, None)
+    return deadline(timeout, f"test {phase} of {item.nodeid}",
+                    test.stats if test is not None else None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    guard = _bounded_phase(item, "call")
+    if guard is None:
+        yield
+        return
+    with guard:
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None or not call.excinfo.errisinstance(DeadlineExceeded):
+        return
+    report.user_properties.append(
+        ("mjit_unresolved", f"harness deadline expired in {call.when}: "
+         + str(call.excinfo.value).splitlines()[0]))
+    test = item.stash.get(TEST_KEY, None)
+    if test is not None:
+        test.release_all()
+        report.sections.append(("mjit engine state", test.stats()))
+
+
+class _Run:
+    """Hooks bound to one configured run: gathers results, writes the report."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.config.stash[RESULTS_KEY].add(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        """xdist controller: merge what a worker learned about the engine."""
+        info = getattr(node, "workeroutput", {}).get("mjit_engine")
+        if info:
+            session_of(self.config).engine_info = info
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        config = self.config
+        mjit = session_of(config)
+        if hasattr(config, "workeroutput"):
+            config.workeroutput["mjit_engine"] = mjit.engine_info
+            mjit.close()
+            return
+        results = config.stash[RESULTS_KEY]
+        if results.tests or mjit.settings.report is not None:
+            report = _make_report(config, mjit, results)
+            config.stash[REPORT_KEY]["report"] = report
+            if mjit.settings.report is not None:
+                write_reports(report, mjit.settings.report)
+        mjit.close()
+
+
+def _make_report(config: pytest.Config, mjit: MjitSession, results: Results) -> dict:
+    s = mjit.settings
+    info = mjit.engine_info or {}
+    start = config.stash[REPORT_KEY]["start"]
+    meta = dict(
+        engine=dict(spec=s.engine_spec, name=info.get("name", s.engine_spec),
+                    version=info.get("version", "?"), capabilities=info.get("capabilities", [])),
+        suite=dict(version=__version__, sha256=_suite.suite_hash(),
+                   recorded_sha256=_suite.recorded_hash()),
+        compilers=[dict(path=s.cc, family=s.cc_family, version=s.cc_version)],
+        seed=s.seed, preset=s.preset.name,
+        expect_file=str(s.expect_path) if s.expect_path else None,
+        timings=dict(start=start, duration=round(time.time() - start, 3),
+                     tests_duration=round(sum(t.duration for t in results.tests.values()), 3)),
+    )
+    meta["suite"]["unmodified"] = (meta["suite"]["sha256"] is not None
+                                   and meta["suite"]["sha256"] == meta["suite"]["recorded_sha256"])
+    caps = info.get("capabilities") if info else None
+    return build_report(results, meta, s.expect, caps, s.clauses)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    report = config.stash.get(REPORT_KEY, {}).get("report")
+    if report is None:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "mjit clauses by area")
+    for line in area_lines(report):
+        tr.write_line(line)
+    if config.stash[SESSION_KEY].settings.report is not None:
+        tr.write_line(f"mjit report: {config.stash[SESSION_KEY].settings.report}")
+    granted = report["certificate"]["granted"]
+    tr.write_line(report["certificate"]["line"], green=granted, red=not granted, bold=True)

@@ -1,0 +1,204 @@
+"""Observers: what the harness can see of an engine without asking it (files, mapped
+libraries, threads, child processes, the host's event log), with snapshots and diffs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = ["Mapping", "Child", "Snapshot", "Diff", "Observer", "mapped_libraries",
+           "child_processes", "python_threads", "list_files"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Mapping:
+    """A shared object mapped in this process (from /proc/self/maps)."""
+
+    path: str
+    deleted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Child:
+    """A child process of this process."""
+
+    pid: int
+    state: str       #: /proc state letter ("Z" = zombie, not yet reaped)
+    cmdline: tuple[str, ...]
+
+
+def mapped_libraries(suffix: str = ".so") -> set[Mapping]:
+    """Files ending in ``suffix`` (before any " (deleted)") mapped in this process."""
+    found = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.rstrip("\n").split(None, 5)
+            if len(parts) < 6 or not parts[5].startswith("/"):
+                continue
+            path = parts[5]
+            deleted = path.endswith(" (deleted)")
+            if deleted:
+                path = path[: -len(" (deleted)")]
+            if path.endswith(suffix):
+                found.add(Mapping(path, deleted))
+    return found
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def child_processes(pid: int | None = None) -> set[Child]:
+    """Direct children of ``pid`` (default this process), zombies included."""
+    pid = os.getpid() if pid is None else pid
+    pids: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        tasks = []
+    for tid in tasks:
+        text = _read(f"/proc/{pid}/task/{tid}/children")
+        if text is None:
+            pids = _scan_children(pid)
+            break
+        pids.update(int(p) for p in text.split())
+    children = set()
+    for child in pids:
+        stat = _read(f"/proc/{child}/stat")
+        if stat is None:
+            continue
+        state = stat.rsplit(")", 1)[1].split()[0]
+        raw = _read(f"/proc/{child}/cmdline") or ""
+        children.add(Child(child, state, tuple(a for a in raw.split("\0") if a)))
+    return children
+
+
+def _scan_children(pid: int) -> set[int]:
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            stat = _read(f"/proc/{name}/stat")
+            if stat and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(name))
+    return found
+
+
+def python_threads() -> dict[int, str]:
+    """Living Python threads: ident -> name."""
+    return {t.ident: t.name for t in threading.enumerate() if t.ident is not None}
+
+
+def list_files(directory: str | os.PathLike | None) -> set[str]:
+    """Names of the entries of ``directory`` (empty when it is None or missing)."""
+    if directory is None:
+        return set()
+    try:
+        return set(os.listdir(directory))
+    except OSError:
+        return set()
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """What was observable at one moment."""
+
+    files: frozenset[str]
+    maps: frozenset[Mapping]
+    threads: dict[int, str]
+    children: frozenset[Child]
+    events: int           #: length of the host's event log
+
+    def diff(self, later: "Snapshot") -> "Diff":
+        return Diff(
+            files_added=sorted(later.files - self.files),
+            files_removed=sorted(self.files - later.files),
+            maps_added=sorted(later.maps - self.maps, key=lambda m: m.path),
+            maps_removed=sorted(self.maps - later.maps, key=lambda m: m.path),
+            threads_added={i: n for i, n in later.threads.items() if i not in self.threads},
+            threads_removed={i: n for i, n in self.threads.items() if i not in later.threads},
+            children_added=sorted({c.pid for c in later.children} - {c.pid for c in self.children}),
+            children_removed=sorted({c.pid for c in self.children} - {c.pid for c in later.children}),
+            events_from=self.events,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Diff:
+    """The change between two snapshots."""
+
+    files_added: list[str]
+    files_removed: list[str]
+    maps_added: list[Mapping]
+    maps_removed: list[Mapping]
+    threads_added: dict[int, str]
+    threads_removed: dict[int, str]
+    children_added: list[int]
+    children_removed: list[int]
+    events_from: int
+
+    def __bool__(self) -> bool:
+        return any((self.files_added, self.files_removed, self.maps_added, self.maps_removed,
+                    self.threads_added, self.threads_removed, self.children_added,
+                    self.children_removed))
+
+
+class Observer:
+    """The ``mjit_observe`` fixture: looks at the test's tmp dir, this process and a host."""
+
+    def __init__(self, tmp_dir: str | os.PathLike, host_getter=None) -> None:
+        self.tmp_dir = Path(tmp_dir)
+        self._host_getter = host_getter or (lambda: None)
+        self.allowed: set[str] = set()
+
+    @property
+    def host(self) -> Any:
+        return self._host_getter()
+
+    def files(self, directory: str | os.PathLike | None = None) -> set[str]:
+        """Names in the tmp dir (or ``directory``)."""
+        return list_files(self.tmp_dir if directory is None else directory)
+
+    def maps(self, under: str | os.PathLike | None = None) -> set[Mapping]:
+        """Mapped ``.so`` files, optionally only those under a directory."""
+        found = mapped_libraries()
+        if under is None:
+            return found
+        prefix = os.path.join(os.fspath(under), "")
+        return {m for m in found if m.path.startswith(prefix)}
+
+    def threads(self) -> dict[int, str]:
+        return python_threads()
+
+    def children(self) -> set[Child]:
+        return child_processes()
+
+    def events(self, kind: str | Iterable[str] | None = None, since: int = 0) -> list[Any]:
+        """The host's events (optionally of some kinds, from index ``since``)."""
+        host = self.host
+        events = list(host.events)[since:] if host is not None else []
+        if kind is None:
+            return events
+        kinds = {kind} if isinstance(kind, str) else set(kind)
+        return [e for e in events if e.kind in kinds]
+
+    def snapshot(self) -> Snapshot:
+        host = self.host
+        return Snapshot(
+            files=frozenset(self.files()), maps=frozenset(self.maps()),
+            threads=self.threads(), children=frozenset(self.children()),
+            events=len(host.events) if host is not None else 0,
+        )
+
+    def allow(self, *kinds: str) -> None:
+        """Let this test leave some kinds of leftovers: "threads", "children", "files", "maps"."""
+        bad = set(kinds) - {"threads", "children", "files", "maps"}
+        if bad:
+            raise ValueError(f"unknown leftover kind(s): {', '.join(sorted(bad))}")
+        self.allowed.update(kinds)
