@@ -1,0 +1,128 @@
+"""``host.fork``: the fork sequence MRI runs around an engine, with a bounded child."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import traceback
+from typing import TYPE_CHECKING, Any, Callable
+
+from .._deadline import scale
+
+if TYPE_CHECKING:
+    from ._vm import Host
+
+__all__ = ["ForkResult", "run_fork"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ForkResult:
+    """What a forked child did: its pid, the value ``child_fn`` returned (unpickled), the
+    error text if it raised or could not report, and its exit status (negative: the signal
+    that killed it)."""
+
+    child_pid: int
+    result: Any
+    error: str | None
+    exit_status: int
+
+
+def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float) -> ForkResult:
+    """``engine.pause(wait=False)``, fork, ``resume`` in the parent and ``child_after_fork``,
+    ``child_fn(host)`` and ``finish`` in the child; the child is always reaped."""
+    engine = host.engine
+    if engine is not None:
+        engine.pause(wait=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(read_fd)
+        os.close(write_fd)
+        if engine is not None:
+            engine.resume()
+        raise
+    if pid == 0:
+        _run_child(host, child_fn, read_fd, write_fd)
+    os.close(write_fd)
+    host._log.record("fork", detail=f"child {pid}")
+    try:
+        if engine is not None:
+            engine.resume()
+    finally:
+        data, killed = _read_until_eof(read_fd, pid, scale(timeout))
+        _, status = os.waitpid(pid, 0)
+    exit_status = os.waitstatus_to_exitcode(status)
+    if killed:
+        return ForkResult(pid, None, f"child killed after its deadline of {scale(timeout):.1f}s",
+                          exit_status)
+    try:
+        result, error = pickle.loads(data)
+    except Exception as exc:
+        return ForkResult(pid, None, f"child sent no readable result ({type(exc).__name__}: "
+                                     f"{exc}); exit status {exit_status}", exit_status)
+    return ForkResult(pid, result, error, exit_status)
+
+
+def _read_until_eof(fd: int, pid: int, limit: float) -> tuple[bytes, bool]:
+    """Everything the child writes until it closes the pipe; kill it at the deadline."""
+    chunks = []
+    end = time.monotonic() + limit
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                return b"", True
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return b"".join(chunks), False
+                chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _run_child(host: "Host", child_fn: Callable[["Host"], Any], read_fd: int,
+               write_fd: int) -> None:
+    """The child's whole life; it leaves only through ``os._exit`` (no pytest teardown)."""
+    status = 1
+    try:
+        os.close(read_fd)
+        host._after_fork_in_child()
+        engine = host.engine
+        result, errors = None, []
+        try:
+            if engine is not None:
+                engine.child_after_fork()
+            result = child_fn(host)
+        except BaseException:
+            errors.append(traceback.format_exc())
+        try:
+            if engine is not None and engine.enabled:
+                engine.finish()
+        except BaseException:
+            errors.append(traceback.format_exc())
+        error = "\n".join(errors) or None
+        try:
+            data = pickle.dumps((result, error))
+        except Exception as exc:
+            data = pickle.dumps((None, f"child result is not picklable: {exc!r}"))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view):]
+        status = 0 if error is None else 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status)

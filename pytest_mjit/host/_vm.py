@@ -1,0 +1,465 @@
+"""class Host: the VM an engine serves (MRI's side of MJIT)."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ctypes
+import os
+import shutil
+import tempfile
+import threading
+import time
+from typing import IO, Any, Callable, Iterator
+
+from .._contract import JitState, is_compiled
+from .._errors import MjitError
+from .._options import Options
+from . import _codegen_service, _fork
+from ._bytecode import (CallCache, Constant, InlineStorage, Insn, ISeq, Location, check_int64,
+                        verify)
+from ._events import Event, EventLog
+from ._gates import Gate, GatePoints
+from ._header import write_header
+from ._interp import StepBudget, interpret
+from ._maps import is_executable
+
+__all__ = ["Host", "DEFAULT_STEP_LIMIT", "MAX_CALL_DEPTH"]
+
+#: Instructions one top-level call may interpret before ``MjitError`` (``host.step_limit``).
+DEFAULT_STEP_LIMIT = 1_000_000
+#: Nested calls deeper than this raise ``MjitError``.
+MAX_CALL_DEPTH = 100
+
+_JIT_FUNC_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
+
+
+class Host:
+    """The VM: ISeqs, the call path, GC, postponed jobs, frames, gates, fork and an event log.
+
+    The thread that builds it is its main thread.  See docs/host.md."""
+
+    def __init__(self, options: Options, header_file: str | None = None, *,
+                 step_limit: int = DEFAULT_STEP_LIMIT) -> None:
+        if not isinstance(options, Options):
+            raise MjitError(f"Host needs a pytest_mjit.Options, got {type(options).__name__}")
+        self.options = options
+        self.main_thread_id = threading.get_ident()
+        self.engine: Any = None
+        self.step_limit = step_limit
+        #: While True, ``register_postponed_job`` refuses (returns False).
+        self.refuse_postponed_jobs = False
+        self._log = EventLog()
+        self._gates = GatePoints(self._violation)
+        self._lock = threading.Lock()
+        self._jobs: collections.deque[tuple[Callable[[Any], None], Any]] = collections.deque()
+        self._iseqs: dict[int, ISeq] = {}
+        self._roots: set[int] = set()
+        self._frames: list[ISeq] = []
+        self._held: list[ISeq] = []
+        self._consts: dict[str, Constant] = {}
+        self._classes: set[int] = set()
+        self._next_serial = 1
+        self._next_id = 1
+        self._budget = StepBudget(step_limit)
+        self._in_gc = False
+        self._generating = 0
+        self._copy_waits = 0
+        self._main_blocked_in_wait = False
+        self._private_dir: str | None = None
+        if header_file is None:
+            self._private_dir = tempfile.mkdtemp(prefix="pytest_mjit_host_")
+            header_file = write_header(self._private_dir)
+        header_file = os.fspath(header_file)
+        if not header_file.endswith(".h") or not os.path.isfile(header_file):
+            raise MjitError(f"Host header_file must be an existing '*.h' file, got {header_file!r}")
+        self.header_file = header_file
+        #: The class serial ISeqs are defined in unless told otherwise.
+        self.default_class = self.new_class()
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def attach(self, engine: Any) -> None:
+        """Use ``engine`` from now on and register every live class serial with it."""
+        self._require_main("attach")
+        if self.engine is not None:
+            raise MjitError("Host.attach: an engine is already attached")
+        self.engine = engine
+        for serial in sorted(self._classes):
+            engine.add_class_serial(serial)
+
+    def close(self) -> None:
+        """Open every gate and remove the private header directory, if any.  Idempotent."""
+        self._gates.release_all()
+        if self._private_dir is not None:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+            self._private_dir = None
+
+    def __enter__(self) -> "Host":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- definitions (main thread) ------------------------------------------------------
+
+    def define(self, name: str, code: Any, argc: int = 0, nlocals: int = 0, calls: Any = (),
+               consts: Any = (), path: str = "<pytest_mjit>", lineno: int = 1,
+               class_serial: int | None = None, root: bool = True) -> ISeq:
+        """Verify ``code`` and make it a method; ``MjitError`` names what is wrong."""
+        self._require_main("define")
+        if not isinstance(name, str) or not name:
+            raise MjitError(f"define: name must be a non-empty string, got {name!r}")
+        for what, value in (("argc", argc), ("nlocals", nlocals), ("lineno", lineno)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise MjitError(f"define {name!r}: {what} must be an int >= 0, got {value!r}")
+        code = tuple(Insn(*i) if isinstance(i, tuple) else i for i in code)
+        calls = tuple(calls)
+        for callee in calls:
+            self._check_iseq(callee, f"define {name!r}: callee")
+        consts = tuple(consts)
+        for const in consts:
+            if const not in self._consts:
+                raise MjitError(f"define {name!r}: constant {const!r} is not defined "
+                                "(call host.set_const first)")
+        serial = self.default_class if class_serial is None else class_serial
+        if serial not in self._classes:
+            raise MjitError(f"define {name!r}: class serial {serial!r} is not a live class")
+        depths = verify(name, code, argc, nlocals, [c.argc for c in calls], len(consts))
+        iseq = ISeq(self, self._next_id, name, code, argc, nlocals, serial,
+                    Location(name, str(path), lineno),
+                    [CallCache(c, c.class_serial) for c in calls],
+                    [InlineStorage(self._consts[n]) for n in consts], depths)
+        self._next_id += 1
+        self._iseqs[iseq.id] = iseq
+        if root:
+            self._roots.add(iseq.id)
+        return iseq
+
+    def set_const(self, name: str, value: int) -> None:
+        """Define or change the constant ``name``."""
+        self._require_main("set_const")
+        if not isinstance(name, str) or not name:
+            raise MjitError(f"set_const: name must be a non-empty string, got {name!r}")
+        value = check_int64(value, f"the value of constant {name!r}")
+        if name in self._consts:
+            self._consts[name].value = value
+        else:
+            self._consts[name] = Constant(name, value)
+
+    def set_call_target(self, iseq: ISeq, cache: int, callee: ISeq) -> None:
+        """Re-point call cache ``cache`` of ``iseq`` to ``callee`` (same argc)."""
+        self._require_main("set_call_target")
+        self._check_iseq(iseq, "set_call_target")
+        self._check_iseq(callee, "set_call_target: callee")
+        if not isinstance(cache, int) or not 0 <= cache < iseq._ncalls:
+            raise MjitError(f"set_call_target: {iseq.name!r} has no call cache {cache!r}")
+        old = iseq._call_caches[cache]
+        if callee.argc != old.callee.argc:
+            raise MjitError(f"set_call_target: call cache {cache} of {iseq.name!r} passes "
+                            f"{old.callee.argc} argument(s); {callee.name!r} takes {callee.argc}")
+        old.callee = callee
+        old.class_serial = callee.class_serial
+
+    def new_class(self) -> int:
+        """A new class; its serial is registered with the engine.  Returns the serial."""
+        self._require_main("new_class")
+        serial = self._next_serial
+        self._next_serial += 1
+        self._classes.add(serial)
+        if self.engine is not None:
+            self.engine.add_class_serial(serial)
+        return serial
+
+    def free_class(self, serial: int) -> None:
+        """Forget a class; its serial is removed from the engine (its methods stay callable)."""
+        self._require_main("free_class")
+        if serial not in self._classes:
+            raise MjitError(f"free_class: {serial!r} is not a live class serial")
+        self._classes.remove(serial)
+        if self.engine is not None:
+            self.engine.remove_class_serial(serial)
+
+    def root(self, iseq: ISeq) -> None:
+        """Keep ``iseq`` alive across GC."""
+        self._require_main("root")
+        self._check_iseq(iseq, "root")
+        self._roots.add(iseq.id)
+
+    def unroot(self, iseq: ISeq) -> None:
+        """Let GC free ``iseq`` once nothing else keeps it alive."""
+        self._require_main("unroot")
+        self._roots.discard(iseq.id)
+
+    @property
+    def iseqs(self) -> list[ISeq]:
+        """Every ISeq GC has not freed, in definition order."""
+        return list(self._iseqs.values())
+
+    # -- the call path (main thread) ----------------------------------------------------
+
+    def call(self, iseq: ISeq, *args: int) -> int:
+        """Call ``iseq`` as the VM does (C: ``mjit_exec``): count, maybe enqueue, run code."""
+        self._require_main("call")
+        self._check_args(iseq, args)
+        if not self._frames:
+            self._budget = StepBudget(self.step_limit)
+        return self._call(iseq, list(args))
+
+    def interpret(self, iseq: ISeq, *args: int) -> int:
+        """Run ``iseq`` in the interpreter only (nested calls still take the call path)."""
+        self._require_main("interpret")
+        self._check_args(iseq, args)
+        if not self._frames:
+            self._budget = StepBudget(self.step_limit)
+        self._frames.append(iseq)
+        try:
+            return interpret(iseq, args, self._budget, self._call)
+        finally:
+            self._frames.pop()
+
+    def _call(self, iseq: ISeq, args: list[int]) -> int:
+        if len(self._frames) >= MAX_CALL_DEPTH:
+            raise MjitError(f"call of {iseq.name!r} nests deeper than {MAX_CALL_DEPTH} frames")
+        self._run_postponed_jobs()
+        self._frames.append(iseq)
+        try:
+            body = iseq._body
+            body.total_calls += 1
+            self._log.record("call", iseq.id)
+            engine = self.engine
+            func = body.jit_func
+            if (engine is not None and not is_compiled(func) and func == JitState.NOT_ADDED
+                    and body.total_calls == self.options.min_calls and engine.enabled):
+                self._log.record("enqueue", iseq.id)
+                engine.add_iseq_to_process(iseq)
+                if self.options.wait:
+                    self._log.record("wait", iseq.id)
+                    self._main_blocked_in_wait = True
+                    try:
+                        engine.wait(iseq)
+                    finally:
+                        self._main_blocked_in_wait = False
+            func = body.jit_func
+            if is_compiled(func) and engine is not None and engine.call_p:
+                if is_executable(func.address):
+                    self._log.record("jit_call", iseq.id, f"unit {func.unit_id}")
+                    argv = (ctypes.c_int64 * max(1, len(args)))(*args)
+                    return int(_JIT_FUNC_TYPE(func.address)(argv))
+                self._violation(f"jit_func of {iseq.name!r} points to 0x{func.address:x}, "
+                                "which is not in an executable mapping", iseq)
+            return interpret(iseq, args, self._budget, self._call)
+        finally:
+            self._frames.pop()
+
+    @contextlib.contextmanager
+    def frame(self, iseq: ISeq) -> Iterator[ISeq]:
+        """Hold a frame of ``iseq`` on the stack (a suspended continuation or thread)."""
+        self._require_main("frame")
+        self._check_iseq(iseq, "frame")
+        self._held.append(iseq)
+        try:
+            yield iseq
+        finally:
+            self._held.remove(iseq)
+
+    # -- GC (main thread) ---------------------------------------------------------------
+
+    def gc(self) -> list[ISeq]:
+        """A whole GC: ``gc_begin``, ``gc_sweep``, ``gc_end``.  Returns the freed ISeqs."""
+        self.gc_begin()
+        try:
+            return self.gc_sweep()
+        finally:
+            self.gc_end()
+
+    def gc_begin(self) -> None:
+        """``engine.gc_start_hook()``, then the host is in GC."""
+        self._require_main("gc_begin")
+        if self._in_gc:
+            raise MjitError("gc_begin: the host is already in GC")
+        if self.engine is not None:
+            self._log.record("gc_start_hook:enter")
+            self.engine.gc_start_hook()
+            self._log.record("gc_start_hook:exit")
+        with self._lock:
+            if self._generating > self._copy_waits:
+                self._violation("GC started while generate_code runs outside a copy job "
+                                "(gc_start_hook did not wait for in_jit)")
+            self._in_gc = True
+
+    def gc_sweep(self) -> list[ISeq]:
+        """Free every ISeq not reachable from the roots, the stacks and ``engine.mark()``."""
+        self._require_main("gc_sweep")
+        if not self._in_gc:
+            raise MjitError("gc_sweep: call gc_begin first")
+        roots = [self._iseqs[i] for i in self._roots if i in self._iseqs]
+        roots += self._frames + self._held
+        if self.engine is not None:
+            for iseq in self.engine.mark() or ():
+                if isinstance(iseq, ISeq) and iseq.freed:
+                    self._violation(f"engine.mark() returned freed ISeq {iseq.name!r}", iseq)
+                elif isinstance(iseq, ISeq) and iseq._host is self:
+                    roots.append(iseq)
+        alive: set[int] = set()
+        while roots:
+            iseq = roots.pop()
+            if iseq.id not in alive:
+                alive.add(iseq.id)
+                roots.extend(cc.callee for cc in iseq._call_caches)
+        freed = [iseq for i, iseq in self._iseqs.items() if i not in alive]
+        for iseq in freed:
+            if self.engine is not None:
+                self.engine.free_iseq(iseq)
+            self._log.record("free_iseq", iseq.id)
+            iseq.freed = True
+            del self._iseqs[iseq.id]
+            self._roots.discard(iseq.id)
+        return freed
+
+    def gc_end(self) -> None:
+        """The host leaves GC, then ``engine.gc_exit_hook()``."""
+        self._require_main("gc_end")
+        if not self._in_gc:
+            raise MjitError("gc_end: the host is not in GC")
+        with self._lock:
+            self._in_gc = False
+        if self.engine is not None:
+            self._log.record("gc_exit_hook:enter")
+            self.engine.gc_exit_hook()
+            self._log.record("gc_exit_hook:exit")
+
+    @property
+    def in_gc(self) -> bool:
+        """True between ``gc_begin`` and ``gc_end``."""
+        return self._in_gc
+
+    # -- services for the engine ----------------------------------------------------------
+
+    def generate_code(self, out: IO[str], iseq: ISeq, funcname: str, compile_info: Any,
+                      engine: Any) -> bool:
+        """Write C for ``iseq`` as ``int64_t funcname(int64_t *args)`` (C: ``mjit_compile``)."""
+        return _codegen_service.generate_code(self, out, iseq, funcname, engine)
+
+    def copy_caches(self, iseq: ISeq, cc_entries: list, is_entries: list) -> None:
+        """Fill the worker's buffers with frozen cache snapshots.  Main thread only."""
+        _codegen_service.copy_caches(self, iseq, cc_entries, is_entries)
+
+    def register_postponed_job(self, fn: Callable[[Any], None], data: Any) -> bool:
+        """Queue ``fn(data)`` for the main thread's next ``check_ints``; False when refused."""
+        self._gates.pass_point("postponed:register")
+        if self.refuse_postponed_jobs:
+            self._log.record("postponed:register", detail="refused")
+            return False
+        with self._lock:
+            self._jobs.append((fn, data))
+        self._log.record("postponed:register")
+        return True
+
+    def check_ints(self) -> None:
+        """Run pending postponed jobs (C: ``RUBY_VM_CHECK_INTS``).  Main thread only."""
+        if not self._on_main("check_ints"):
+            return
+        self._log.record("check_ints")
+        self._run_postponed_jobs()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, running postponed jobs before and after (C: ``rb_thread_wait_for``)."""
+        if not self._on_main("sleep"):
+            return
+        self.check_ints()
+        time.sleep(seconds)
+        self.check_ints()
+
+    def iseqs_on_stack(self) -> list[ISeq]:
+        """ISeqs with a frame on the stack, or held by ``host.frame``.  Main thread only."""
+        self._on_main("iseqs_on_stack")
+        return list(dict.fromkeys(self._frames + self._held))
+
+    @property
+    def pending_postponed_jobs(self) -> int:
+        """How many postponed jobs wait for ``check_ints``."""
+        with self._lock:
+            return len(self._jobs)
+
+    def _run_postponed_jobs(self) -> None:
+        while True:
+            with self._lock:
+                if not self._jobs:
+                    return
+                fn, data = self._jobs.popleft()
+            self._log.record("postponed:run")
+            try:
+                fn(data)
+            except Exception as exc:  # an engine bug; recorded, not raised into the caller
+                self._violation(f"postponed job {fn!r} raised {type(exc).__name__}: {exc}")
+
+    # -- gates, fork, events --------------------------------------------------------------
+
+    def gate(self, point: str, iseq: ISeq | None = None) -> Gate:
+        """Arm a gate: the next thread reaching ``point`` (for ``iseq``) stops there."""
+        return self._gates.arm(point, iseq)
+
+    def release_all(self) -> None:
+        """Open every gate."""
+        self._gates.release_all()
+
+    def fork(self, child_fn: Callable[["Host"], Any], timeout: float = 60.0) -> "_fork.ForkResult":
+        """Fork as MRI does; the child runs ``child_fn(host)``.  See docs/host.md."""
+        self._require_main("fork")
+        return _fork.run_fork(self, child_fn, timeout)
+
+    @property
+    def events(self) -> list[Event]:
+        """A copy of the event log."""
+        return self._log.snapshot()
+
+    def events_of(self, *kinds: str) -> list[Event]:
+        """The events of the given kinds, in order."""
+        return self._log.of_kind(*kinds)
+
+    @property
+    def violations(self) -> list[Event]:
+        """The protocol violations seen so far (events of kind ``violation``)."""
+        return self._log.of_kind("violation")
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _violation(self, message: str, iseq: ISeq | None = None) -> None:
+        self._log.record("violation", iseq.id if iseq is not None else None, message)
+
+    def _on_main(self, what: str) -> bool:
+        if threading.get_ident() == self.main_thread_id:
+            return True
+        self._violation(f"host.{what} called off the main thread")
+        return False
+
+    def _main_data_read(self, what: str, iseq: ISeq) -> None:
+        if threading.get_ident() != self.main_thread_id:
+            self._violation(f"iseq.{what} of {iseq.name!r} read off the main thread", iseq)
+
+    def _require_main(self, what: str) -> None:
+        if threading.get_ident() != self.main_thread_id:
+            raise MjitError(f"host.{what} must be called on the host's main thread, "
+                            f"not {threading.current_thread().name}")
+
+    def _check_iseq(self, iseq: Any, what: str) -> None:
+        if not isinstance(iseq, ISeq) or iseq._host is not self:
+            raise MjitError(f"{what}: expected an ISeq of this host, got {iseq!r}")
+
+    def _check_args(self, iseq: ISeq, args: tuple) -> None:
+        self._check_iseq(iseq, "call")
+        if iseq.freed:
+            raise MjitError(f"call: ISeq {iseq.name!r} was freed by GC")
+        if len(args) != iseq.argc:
+            raise MjitError(f"call: {iseq.name!r} takes {iseq.argc} argument(s), got {len(args)}")
+        for i, a in enumerate(args):
+            check_int64(a, f"argument {i} of {iseq.name!r}")
+
+    def _after_fork_in_child(self) -> None:
+        self.main_thread_id = threading.get_ident()
+        self._lock = threading.Lock()
+        self._log.after_fork_in_child()
+        self._gates.after_fork_in_child()
+        self._generating = 0
+        self._copy_waits = 0
