@@ -189,14 +189,12 @@ class Engine:
         return copy_cache_from_main_thread(self, iseq, cc_entries, is_entries)
 
     def add_class_serial(self, serial: int) -> None:
-        if not self.enabled:
-            return
+        # Not gated on `enabled` like the C: the host registers its classes on attach,
+        # before init (where the C's mjit_init adds the root classes itself).
         with self.lock:
             self.valid_class_serials.add(serial)
 
     def remove_class_serial(self, serial: int) -> None:
-        if not self.enabled:
-            return
         with self.lock:
             self.valid_class_serials.discard(serial)
 
