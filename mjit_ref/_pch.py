@@ -43,6 +43,9 @@ def compile_prelude(pch_file: str, uses_include_pch: bool) -> str:
     if uses_include_pch:
         return ""
     name = pch_file[:-len(GCH_SUFFIX)] if pch_file.endswith(GCH_SUFFIX) else pch_file
-    # PCH-7: a tmp dir with `"` or `\` in its path must still make a valid #include.
+    if ('"' in name or "\\" in name) and ">" not in name:
+        # PCH-7: GCC takes header names literally (no escapes), so the C's escaped form
+        # below cannot name such a path; the <...> form can, and still finds the .gch.
+        return f"#include <{name}>\n"
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
     return f'#include "{escaped}"\n'
