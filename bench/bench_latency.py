@@ -63,7 +63,7 @@ def bench_latency(cc: str, units: int, tmp: str) -> dict:
     options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True)
     host = Host(options)
     engine = mjit_ref.create_engine(host, options)
-    host.attach(engine) if hasattr(host, "attach") else None
+    host.attach(engine)
     engine.init()
     try:
         latencies, floors = [], []
@@ -80,6 +80,7 @@ def bench_latency(cc: str, units: int, tmp: str) -> dict:
             floors.append(_raw_floor(engine, iseq.body.jit_func.unit_id, tmp))
     finally:
         engine.finish()
+        host.close()
     return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
 
 
