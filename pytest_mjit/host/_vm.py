@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import os
@@ -15,13 +14,14 @@ from typing import IO, Any, Callable, Iterator
 from .._contract import JitState, is_compiled
 from .._errors import MjitError
 from .._options import Options
-from . import _codegen_service, _fork
+from . import _codegen_service, _fork, _gc
 from ._bytecode import (CallCache, Constant, InlineStorage, Insn, ISeq, Location, check_int64,
                         verify)
 from ._events import Event, EventLog
 from ._gates import Gate, GatePoints
 from ._header import write_header
 from ._interp import StepBudget, interpret
+from ._postponed import PostponedJobs
 from ._maps import is_executable
 
 __all__ = ["Host", "DEFAULT_STEP_LIMIT", "MAX_CALL_DEPTH"]
@@ -52,7 +52,7 @@ class Host:
         self._log = EventLog()
         self._gates = GatePoints(self._violation)
         self._lock = threading.Lock()
-        self._jobs: collections.deque[tuple[Callable[[Any], None], Any]] = collections.deque()
+        self._jobs = PostponedJobs(self._log, self._violation)
         self._iseqs: dict[int, ISeq] = {}
         self._roots: set[int] = set()
         self._frames: list[ISeq] = []
@@ -221,7 +221,7 @@ class Host:
     def _call(self, iseq: ISeq, args: list[int]) -> int:
         if len(self._frames) >= MAX_CALL_DEPTH:
             raise MjitError(f"call of {iseq.name!r} nests deeper than {MAX_CALL_DEPTH} frames")
-        self._run_postponed_jobs()
+        self._jobs.run_pending()
         self._frames.append(iseq)
         try:
             body = iseq._body
@@ -276,58 +276,17 @@ class Host:
     def gc_begin(self) -> None:
         """``engine.gc_start_hook()``, then the host is in GC."""
         self._require_main("gc_begin")
-        if self._in_gc:
-            raise MjitError("gc_begin: the host is already in GC")
-        if self.engine is not None:
-            self._log.record("gc_start_hook:enter")
-            self.engine.gc_start_hook()
-            self._log.record("gc_start_hook:exit")
-        with self._lock:
-            if self._generating > self._copy_waits:
-                self._violation("GC started while generate_code runs outside a copy job "
-                                "(gc_start_hook did not wait for in_jit)")
-            self._in_gc = True
+        _gc.begin(self)
 
     def gc_sweep(self) -> list[ISeq]:
         """Free every ISeq not reachable from the roots, the stacks and ``engine.mark()``."""
         self._require_main("gc_sweep")
-        if not self._in_gc:
-            raise MjitError("gc_sweep: call gc_begin first")
-        roots = [self._iseqs[i] for i in self._roots if i in self._iseqs]
-        roots += self._frames + self._held
-        if self.engine is not None:
-            for iseq in self.engine.mark() or ():
-                if isinstance(iseq, ISeq) and iseq.freed:
-                    self._violation(f"engine.mark() returned freed ISeq {iseq.name!r}", iseq)
-                elif isinstance(iseq, ISeq) and iseq._host is self:
-                    roots.append(iseq)
-        alive: set[int] = set()
-        while roots:
-            iseq = roots.pop()
-            if iseq.id not in alive:
-                alive.add(iseq.id)
-                roots.extend(cc.callee for cc in iseq._call_caches)
-        freed = [iseq for i, iseq in self._iseqs.items() if i not in alive]
-        for iseq in freed:
-            if self.engine is not None:
-                self.engine.free_iseq(iseq)
-            self._log.record("free_iseq", iseq.id)
-            iseq.freed = True
-            del self._iseqs[iseq.id]
-            self._roots.discard(iseq.id)
-        return freed
+        return _gc.sweep(self)
 
     def gc_end(self) -> None:
         """The host leaves GC, then ``engine.gc_exit_hook()``."""
         self._require_main("gc_end")
-        if not self._in_gc:
-            raise MjitError("gc_end: the host is not in GC")
-        with self._lock:
-            self._in_gc = False
-        if self.engine is not None:
-            self._log.record("gc_exit_hook:enter")
-            self.engine.gc_exit_hook()
-            self._log.record("gc_exit_hook:exit")
+        _gc.end(self)
 
     @property
     def in_gc(self) -> bool:
@@ -348,20 +307,14 @@ class Host:
     def register_postponed_job(self, fn: Callable[[Any], None], data: Any) -> bool:
         """Queue ``fn(data)`` for the main thread's next ``check_ints``; False when refused."""
         self._gates.pass_point("postponed:register")
-        if self.refuse_postponed_jobs:
-            self._log.record("postponed:register", detail="refused")
-            return False
-        with self._lock:
-            self._jobs.append((fn, data))
-        self._log.record("postponed:register")
-        return True
+        return self._jobs.register(fn, data, self.refuse_postponed_jobs)
 
     def check_ints(self) -> None:
         """Run pending postponed jobs (C: ``RUBY_VM_CHECK_INTS``).  Main thread only."""
         if not self._on_main("check_ints"):
             return
         self._log.record("check_ints")
-        self._run_postponed_jobs()
+        self._jobs.run_pending()
 
     def sleep(self, seconds: float) -> None:
         """Sleep, running postponed jobs before and after (C: ``rb_thread_wait_for``)."""
@@ -379,20 +332,7 @@ class Host:
     @property
     def pending_postponed_jobs(self) -> int:
         """How many postponed jobs wait for ``check_ints``."""
-        with self._lock:
-            return len(self._jobs)
-
-    def _run_postponed_jobs(self) -> None:
-        while True:
-            with self._lock:
-                if not self._jobs:
-                    return
-                fn, data = self._jobs.popleft()
-            self._log.record("postponed:run")
-            try:
-                fn(data)
-            except Exception as exc:  # an engine bug; recorded, not raised into the caller
-                self._violation(f"postponed job {fn!r} raised {type(exc).__name__}: {exc}")
+        return len(self._jobs)
 
     # -- gates, fork, events --------------------------------------------------------------
 
@@ -460,6 +400,7 @@ class Host:
         self.main_thread_id = threading.get_ident()
         self._lock = threading.Lock()
         self._log.after_fork_in_child()
+        self._jobs.after_fork_in_child()
         self._gates.after_fork_in_child()
         self._generating = 0
         self._copy_waits = 0
