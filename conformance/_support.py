@@ -3,14 +3,19 @@ call path, and looking at compiled code from outside the engine (mappings, files
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import re
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit._deadline import DeadlineExceeded, all_stacks, scale, wait_for
+from pytest_mjit._watchdog import deadline
 from pytest_mjit.host import Insn
 from pytest_mjit.host._maps import executable_ranges
 
@@ -109,3 +114,115 @@ def unit_library_mapped(tmp_dir: str | Path, unit_id: int) -> bool:
             if path.startswith(prefix) and pattern.fullmatch(path[len(prefix):]):
                 return True
     return False
+
+
+# -- programs that need the copy job, bounded client calls and helper threads ----------------
+
+#: Seconds (before the preset's scaling) a test waits for one thing to happen.
+STEP_WAIT = 10.0
+
+
+def define_caller(host, callee, name: str = "caller", **kw):
+    """``name(x) = callee(x) + 1`` through call cache 0: compiling it needs the caches copied
+    on the main thread (the copy job)."""
+    code = [Insn("arg", 0), Insn("call", 0, 1), Insn("push", 1), Insn("add"), Insn("ret")]
+    return host.define(name, code, argc=1, calls=[callee], **kw)
+
+
+def define_const_reader(host, const: str, name: str = "reader", **kw):
+    """``name(x) = const + x`` through inline-storage entry 0 (needs the copy job)."""
+    code = [Insn("getconst", 0), Insn("arg", 0), Insn("add"), Insn("ret")]
+    return host.define(name, code, argc=1, consts=[const], **kw)
+
+
+def settle_without_jobs(iseq, timeout: float = STEP_WAIT):
+    """Wait until ``iseq`` leaves NOT_READY without running postponed jobs; return its
+    ``jit_func``."""
+    wait_for(lambda: iseq.body.jit_func != JitState.NOT_READY, timeout,
+             f"{iseq.name} to leave NOT_READY", extra=lambda: f"jit_func={iseq.body.jit_func!r}")
+    return iseq.body.jit_func
+
+
+def runs_compiled(host, iseq, *args: int) -> bool:
+    """Call ``iseq`` through the call path; True when its compiled code ran and returned
+    what the interpreter returns."""
+    before = len(host.events_of("jit_call"))
+    result = host.call(iseq, *args)
+    return (len(host.events_of("jit_call")) == before + 1
+            and result == host.interpret(iseq, *args))
+
+
+def any_unit_files(tmp_dir: str | Path) -> list[str]:
+    """Names of every unit's ``.c``/``.o``/``.so`` in ``tmp_dir`` (COMPILE-2 names)."""
+    pattern = re.compile(r"_ruby_mjit_p\d+u\d+\.(c|o|so)")
+    try:
+        return sorted(p.name for p in Path(tmp_dir).iterdir() if pattern.fullmatch(p.name))
+    except OSError:
+        return []
+
+
+def event_index(events, kind: str, iseq=None, start: int = 0) -> int | None:
+    """Position in ``events`` of the first event of ``kind`` (for ``iseq``) from ``start``."""
+    for i in range(start, len(events)):
+        if events[i].kind == kind and (iseq is None or events[i].iseq == iseq.id):
+            return i
+    return None
+
+
+@contextlib.contextmanager
+def bounded(seconds: float, what: str):
+    """Raise ``DeadlineExceeded`` on the main thread if the block outlasts ``scale(seconds)``:
+    for client calls that a broken engine would block forever.
+
+    ``pytest_mjit._watchdog.deadline`` does nothing inside the per-test deadline; this
+    suspends that outer timer meanwhile and re-arms it with what was left of it."""
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("bounded() works on the main thread only")
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_left and outer_left <= scale(seconds):
+        yield  # the outer deadline expires first anyway
+        return
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        with deadline(seconds, what):
+            yield
+    finally:
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(outer_left - (time.monotonic() - start), 0.001))
+
+
+class Helper:
+    """A helper thread running ``fn()``; ``join()`` waits for it (bounded) and re-raises what
+    it raised.  Helpers never call the client API: they wait for something observable and
+    then open a gate or a shim hold."""
+
+    def __init__(self, fn, name: str = "conformance-helper") -> None:
+        self._fn = fn
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._fn()
+        except BaseException as exc:  # handed over by join()
+            self._error = exc
+
+    def join(self, timeout: float = STEP_WAIT) -> None:
+        self.thread.join(scale(timeout))
+        if self.thread.is_alive():
+            raise DeadlineExceeded(f"helper thread {self.thread.name} still runs after "
+                                   f"{scale(timeout):.1f}s\nthread stacks:\n{all_stacks()}")
+        if self._error is not None:
+            raise self._error
+
+
+def release_on_event(host, kind: str, opener, timeout: float = STEP_WAIT) -> Helper:
+    """A helper that calls ``opener.release()`` (a gate or a shim hold) once the host has
+    logged an event of ``kind``."""
+    def run() -> None:
+        wait_for(lambda: host.events_of(kind), timeout, f"a {kind!r} event")
+        opener.release()
+    return Helper(run, name=f"release-on-{kind}")
