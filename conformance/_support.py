@@ -226,3 +226,32 @@ def release_on_event(host, kind: str, opener, timeout: float = STEP_WAIT) -> Hel
         wait_for(lambda: host.events_of(kind), timeout, f"a {kind!r} event")
         opener.release()
     return Helper(run, name=f"release-on-{kind}")
+
+
+# -- what an engine runs, and reacting to the main thread's stop loop --------------------------
+
+#: Seconds (before scaling) a client call that stops the worker (pause, finish, fork) may take.
+STOP_WAIT = 20.0
+
+
+def new_threads(before: dict, *helpers: Helper) -> dict:
+    """Threads alive now that were not in ``before`` (a ``python_threads()`` snapshot), the
+    given helpers excluded: the engine's threads when ``before`` was taken just before the
+    engine started."""
+    skip = {h.thread.ident for h in helpers}
+    return {t.ident: t.name for t in threading.enumerate()
+            if t.ident is not None and t.ident not in before and t.ident not in skip}
+
+
+def release_after(host, kind: str, since: int, opener, timeout: float = STEP_WAIT) -> Helper:
+    """A helper that calls ``opener.release()`` once the host logs an event of ``kind`` after
+    its first ``since`` events (e.g. ``check_ints``: the main thread runs the engine's stop
+    loop, STOP-5).  It releases on expiry too, so the main thread is never left blocked, and
+    then ``join()`` raises."""
+    def run() -> None:
+        try:
+            wait_for(lambda: any(e.kind == kind for e in host.events[since:]), timeout,
+                     f"a {kind!r} event after event #{since}")
+        finally:
+            opener.release()
+    return Helper(run, name=f"release-after-{kind}")
