@@ -1,0 +1,117 @@
+"""The invariants checked after every step, each on effects the harness observes (the host's
+event log and violations, /proc/self/maps, the ISeqs' ``jit_func``), never on engine.stats()."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+from typing import Any
+
+from .._contract import JitState, is_compiled
+from ..host import ISeq
+from ..host._interp import StepBudget, interpret
+from ..host._maps import executable_ranges
+
+__all__ = ["Method", "ProtocolViolation", "StepState", "expected_result", "check_step",
+           "call_compiled", "gc_snapshot"]
+
+_FUNC = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
+_STEP_LIMIT = 1_000_000
+
+
+class ProtocolViolation(AssertionError):
+    """An invariant of the protocol does not hold after a step."""
+
+
+@dataclasses.dataclass
+class Method:
+    """A method the machine defined: its ISeq, the arguments it is checked with and what the
+    interpreter returns for them (computed once, on the main thread, without the call path)."""
+
+    iseq: ISeq
+    args: tuple[int, ...]
+    expected: int
+    program: int
+
+    @property
+    def alive(self) -> bool:
+        return not self.iseq.freed
+
+
+def expected_result(iseq: ISeq, args: tuple[int, ...]) -> int:
+    """What ``iseq`` returns for ``args``, by the interpreter alone (no counting, no JIT)."""
+    budget = StepBudget(_STEP_LIMIT)
+
+    def call(callee: ISeq, callee_args: list[int]) -> int:
+        return interpret(callee, callee_args, budget, call)
+
+    return interpret(iseq, list(args), budget, call)
+
+
+def _maps() -> list[tuple[int, int, str]]:
+    with open("/proc/self/maps") as f:
+        return executable_ranges(f.read())
+
+
+def call_compiled(address: int, args: tuple[int, ...]) -> int:
+    """Call compiled code directly (the address must be in an executable mapping)."""
+    argv = (ctypes.c_int64 * max(1, len(args)))(*args)
+    return int(_FUNC(address)(argv))
+
+
+@dataclasses.dataclass
+class StepState:
+    """What the checks remember between steps."""
+
+    violations_seen: int = 0
+    #: jit_func of every live method when GC began (None outside GC)
+    at_gc_begin: dict[int, Any] | None = None
+
+
+def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_size: int,
+               held_frames: int, code_checks: bool) -> list[str]:
+    """Every invariant after one step; the list of what is broken (empty when all hold)."""
+    problems: list[str] = []
+    violations = host.violations
+    for v in violations[state.violations_seen:]:
+        problems.append(f"host violation: {v.detail} (event #{v.seq}, thread {v.thread})")
+    state.violations_seen = len(violations)
+
+    live = [m for m in methods if m.alive]
+    if state.at_gc_begin is not None:
+        # GC-4: a method that had no code when GC began gets none before GC ends.
+        for m in live:
+            before = state.at_gc_begin.get(m.iseq.id)
+            now = m.iseq.body.jit_func
+            if before is not None and not is_compiled(before) and is_compiled(now):
+                problems.append(f"{m.iseq.name}: code published while GC runs "
+                                f"({JitState(before).name} -> unit {now.unit_id})")
+    if not code_checks:
+        return problems
+
+    ranges = _maps()
+    compiled: set[int] = set()
+    for m in live:
+        func = m.iseq.body.jit_func
+        if not is_compiled(func):
+            continue
+        compiled.add(m.iseq.id)
+        where = next((path for start, end, path in ranges if start <= func.address < end), None)
+        if where is None:
+            problems.append(f"{m.iseq.name}: jit_func (unit {func.unit_id}) points to "
+                            f"0x{func.address:x}, which is not in an executable mapping")
+            continue
+        got = call_compiled(func.address, m.args)
+        if got != m.expected:
+            problems.append(f"{m.iseq.name}{m.args}: compiled code (unit {func.unit_id}, "
+                            f"{where.rsplit('/', 1)[-1]}) returned {got}, the interpreter "
+                            f"{m.expected}")
+    if len(compiled) > max_cache_size + held_frames:
+        problems.append(f"{len(compiled)} live methods have code, more than max_cache_size "
+                        f"{max_cache_size} + {held_frames} on the stack")
+    return problems
+
+
+def gc_snapshot(methods: list[Method]) -> dict[int, Any]:
+    """jit_func of every live method, taken when GC begins."""
+    return {m.iseq.id: m.iseq.body.jit_func for m in methods if m.alive}

@@ -1,0 +1,399 @@
+"""The protocol machine: Hypothesis rules for the host's actions and the scheduler's, and the
+invariants after every step.  ``machine_class(config)`` binds it to one engine and compiler."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from .._errors import EngineStateError
+from ..strategies import define_program, int64s, programs
+from ._checks import (Method, ProtocolViolation, StepState, check_step, expected_result,
+                      gc_snapshot)
+from ._rig import Rig, RigConfig
+from ._schedule import Scheduler, run_bounded
+from ._trace import Trace
+
+__all__ = ["ProtocolMachine", "machine_class", "CALL_SECONDS", "BLOCKING_SECONDS"]
+
+#: Deadline (scaled) of a client call that must not block (call, recompile, resume...).
+CALL_SECONDS = 20.0
+#: Deadline (scaled) of a call that may wait for the worker (GC, pause, fork, finish).
+BLOCKING_SECONDS = 30.0
+
+_index = st.integers(0, 63)
+_FAULTS = st.sampled_from(["fail", "crash", "slow", "hang"])
+
+
+def _started(self: "ProtocolMachine") -> bool:
+    return self.rig is not None and not self.finished
+
+
+def _running(self: "ProtocolMachine") -> bool:
+    return _started(self) and not self.in_gc
+
+
+def _host_free(self: "ProtocolMachine") -> bool:
+    """The host can run code: started (finished too: calls are then interpreted), not in GC."""
+    return self.rig is not None and not self.in_gc
+
+
+class ProtocolMachine(RuleBasedStateMachine):
+    """One example: a fresh engine driven by drawn steps.  Subclasses made by
+    ``machine_class`` set ``config`` and ``controlled``."""
+
+    config: RigConfig
+    controlled = True
+    #: the machine of the latest example (after a failure: the shrunk one)
+    last: "ProtocolMachine | None" = None
+    examples = 0
+    total_steps = 0
+    uncontrolled_total = 0
+    compiles = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        cls = type(self)
+        cls.last = self
+        cls.examples += 1
+        self.trace = Trace()
+        self.rig: Rig | None = None
+        self.sched: Scheduler | None = None
+        self.methods: list[Method] = []
+        self.programs = 0
+        self.frames: list[contextlib.ExitStack] = []
+        self.in_gc = False
+        self.paused = False
+        self.finished = False
+        self.pch_fault = "none"
+        self.checks = StepState()
+        self.failure: str | None = None
+        #: the host's events and the shim's invocations, kept when the example ends
+        self.record: tuple[list, list] | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _step(self, text: str) -> None:
+        type(self).total_steps += 1
+        self.sched.check_still()
+        self.trace.step(text)
+
+    def _settle(self) -> None:
+        self.sched.settle()
+
+    def _fail(self, message: str) -> None:
+        steps = len(self.trace.steps)
+        self.failure = message
+        error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}")
+        error.add_note("trace (one lane per thread):\n" + self.render())
+        raise error
+
+    def render(self) -> str:
+        """The per-thread trace of this example so far (or as it ended)."""
+        if self.record is not None:
+            return self.trace.render(*self.record)
+        if self.rig is None:
+            return self.trace.render()
+        return self.trace.render(self.rig.host.events, self.rig.shim.invocations())
+
+    def _live(self) -> list[Method]:
+        return [m for m in self.methods if m.alive]
+
+    def _bounded(self, fn, what: str) -> Any:
+        return run_bounded(fn, what, CALL_SECONDS)
+
+    def _blocking(self, fn, what: str) -> Any:
+        return self.sched.pumping(fn, what, BLOCKING_SECONDS)
+
+    # -- start -----------------------------------------------------------------------------
+
+    @initialize(pch_fault=st.sampled_from(["none", "none", "none", "fail", "crash"]),
+                spec=programs(max_functions=3), pool=st.lists(int64s(), min_size=3, max_size=3))
+    def start(self, pch_fault: str, spec, pool) -> None:
+        """A fresh engine with a first program; the PCH build (the first compiler run) may be
+        made to fail."""
+        self.rig = Rig(self.config)
+        self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled)
+        self.trace.step(f"start(pch_fault={pch_fault!r}, {len(spec.functions)} methods)")
+        self.pch_fault = pch_fault
+        if pch_fault != "none":
+            self.sched.inject(pch_fault)
+        self._bounded(self.rig.start, "engine.init()")
+        self._define(spec, pool)
+        self._settle()
+
+    def _define(self, spec, pool) -> None:
+        number = self.programs
+        self.programs += 1
+        iseqs = define_program(self.rig.host, spec, prefix=f"p{number}_")
+        for iseq in iseqs:
+            args = tuple(pool[:iseq.argc])
+            self.methods.append(Method(iseq, args, expected_result(iseq, args), number))
+
+    # -- host actions --------------------------------------------------------------------------
+
+    @precondition(_host_free)
+    @rule(spec=programs(max_functions=3), pool=st.lists(int64s(), min_size=3, max_size=3))
+    def define(self, spec, pool) -> None:
+        """Define a program (a few methods calling earlier ones), each checked with ``pool``."""
+        self._step(f"define({len(spec.functions)} methods)")
+        self._define(spec, pool)
+        self._settle()
+
+    @precondition(lambda self: _host_free(self) and self._live())
+    @rule(i=_index, times=st.integers(1, 4))
+    def call(self, i: int, times: int) -> None:
+        """Call a live method through the call path (it may be queued at min_calls)."""
+        m = self._live()[i % len(self._live())]
+        self._step(f"call({m.iseq.name}{m.args} x{times})")
+        for _ in range(times):
+            got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
+            if got != m.expected:
+                self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
+                           f"the interpreter {m.expected}")
+        self._settle()
+
+    @precondition(lambda self: _host_free(self) and self._live())
+    @rule(times=st.integers(1, 3))
+    def call_all(self, times: int) -> None:
+        """Call every live method ``times`` times, in definition order."""
+        self._step(f"call_all(x{times})")
+        for m in self._live():
+            for _ in range(times):
+                got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
+                if got != m.expected:
+                    self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
+                               f"the interpreter {m.expected}")
+        self._settle()
+
+    @precondition(lambda self: _host_free(self) and self._live())
+    @rule(i=_index)
+    def unroot(self, i: int) -> None:
+        """Make a method unreachable for the next GC (unless something else keeps it)."""
+        m = self._live()[i % len(self._live())]
+        self._step(f"unroot({m.iseq.name})")
+        self.rig.host.unroot(m.iseq)
+        self._settle()
+
+    @precondition(_host_free)
+    @rule()
+    def gc(self) -> None:
+        """A whole GC (gc_start_hook may wait for code generation: gates are pumped)."""
+        self._step("gc()")
+        self._blocking(self.rig.host.gc, "host.gc()")
+        self._settle()
+
+    @precondition(_running)
+    @rule()
+    def gc_begin(self) -> None:
+        """Start a GC and sweep; it stays open across the following steps until gc_end."""
+        self._step("gc_begin()")
+        self._blocking(self.rig.host.gc_begin, "host.gc_begin()")
+        self.in_gc = True
+        self.checks.at_gc_begin = gc_snapshot(self.methods)
+        self._bounded(self.rig.host.gc_sweep, "host.gc_sweep()")
+        self._settle()
+
+    @precondition(lambda self: _started(self) and self.in_gc)
+    @rule()
+    def gc_end(self) -> None:
+        self._step("gc_end()")
+        self._bounded(self.rig.host.gc_end, "host.gc_end()")
+        self.in_gc = False
+        self.checks.at_gc_begin = None
+        self._settle()
+
+    @precondition(_running)
+    @rule()
+    def check_ints(self) -> None:
+        """Run pending postponed jobs (the copy job's handler) on the main thread."""
+        self._step("check_ints()")
+        self._bounded(self.rig.host.check_ints, "host.check_ints()")
+        self._settle()
+
+    @precondition(lambda self: _running(self) and self._live()
+                  and "recompile" in self.rig.capabilities)
+    @rule(i=_index)
+    def recompile(self, i: int) -> None:
+        m = self._live()[i % len(self._live())]
+        self._step(f"recompile({m.iseq.name})")
+        self._bounded(lambda: self.rig.engine.recompile(m.iseq), "engine.recompile()")
+        self._settle()
+
+    @precondition(lambda self: _running(self) and self._live())
+    @rule(i=_index)
+    def hold_frame(self, i: int) -> None:
+        """Keep a frame of a method on the stack (a suspended continuation)."""
+        m = self._live()[i % len(self._live())]
+        self._step(f"hold_frame({m.iseq.name})")
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.rig.host.frame(m.iseq))
+        self.frames.append(stack)
+        self._settle()
+
+    @precondition(lambda self: _running(self) and self.frames)
+    @rule()
+    def drop_frame(self) -> None:
+        self._step("drop_frame()")
+        self.frames.pop().close()
+        self._settle()
+
+    # -- engine life cycle ----------------------------------------------------------------------
+
+    def _client(self, fn, what: str, blocking: bool) -> Any:
+        """A client call that raises EngineStateError only when the engine is disabled."""
+        try:
+            return self._blocking(fn, what) if blocking else self._bounded(fn, what)
+        except EngineStateError:
+            if self.rig.engine.enabled:
+                raise
+            return None
+
+    @precondition(_running)
+    @rule(wait=st.booleans())
+    def pause(self, wait: bool) -> None:
+        self._step(f"pause(wait={wait})")
+        got = self._client(lambda: self.rig.engine.pause(wait=wait), "engine.pause()", True)
+        if self.pch_fault == "none" and got is not None and got != (not self.paused):
+            self._fail(f"pause() returned {got} with the worker "
+                       f"{'stopped' if self.paused else 'running'}")
+        self.paused = True
+        self._settle()
+
+    @precondition(_running)
+    @rule()
+    def resume(self) -> None:
+        self._step("resume()")
+        got = self._client(self.rig.engine.resume, "engine.resume()", False)
+        if self.pch_fault == "none" and got is not None and got != self.paused:
+            self._fail(f"resume() returned {got} with the worker "
+                       f"{'stopped' if self.paused else 'running'}")
+        self.paused = False
+        self._settle()
+
+    @precondition(lambda self: _running(self) and "fork" in self.rig.capabilities)
+    @rule()
+    def fork(self) -> None:
+        """Fork as MRI does; the child calls every compiled method and reports mismatches."""
+        self._step("fork()")
+        methods = [m for m in self._live()]
+        child = _child_check(methods, len(self.rig.host.violations))
+        result = self._client(lambda: self.rig.host.fork(child, 30.0), "host.fork()", True)
+        if result is None:
+            self.trace.note("fork skipped: the engine is disabled")
+            self._settle()
+            return
+        self.paused = False   # the host resumes the parent's worker after the fork
+        if result.error or result.exit_status != 0:
+            self._fail(f"forked child failed (exit {result.exit_status}): {result.error}")
+        elif result.result:
+            self._fail("in the forked child: " + "; ".join(result.result))
+        self._settle()
+
+    @precondition(_running)
+    @rule()
+    def finish(self) -> None:
+        """Finish the engine; nothing of it may be left (threads, processes, files, maps)."""
+        self._step("finish()")
+        self._teardown_frames()
+        self.sched.open_all()
+        self.rig.finish()
+        self.finished = True
+        left = self.rig.leftovers()
+        if left:
+            self._fail("after finish the engine left " + "; ".join(left))
+
+    # -- the scheduler's rules ----------------------------------------------------------------
+
+    @precondition(lambda self: _started(self) and self.sched.controlled)
+    @rule(n=st.integers(1, 16))
+    def worker_pass(self, n: int) -> None:
+        """Let the worker pass up to ``n`` held points (settling after each)."""
+        self._step(f"worker_pass({n})")
+        for _ in range(n):
+            if self.sched.release_next() is None:
+                break
+            self._settle()
+
+    @precondition(lambda self: _started(self) and self.sched.controlled)
+    @rule()
+    def worker_run(self) -> None:
+        """Let the worker pass every point it reaches until it holds nowhere (at most 32)."""
+        self._step("worker_run()")
+        for _ in range(32):
+            if self.sched.release_next() is None:
+                break
+            self._settle()
+
+    @precondition(_started)
+    @rule(kind=_FAULTS, ms=st.integers(1, 50))
+    def compiler_fault(self, kind: str, ms: int) -> None:
+        """The next compiler invocation fails, crashes, hangs until released, or is slow."""
+        self._step(f"compiler_fault({kind!r}{', ms=%d' % ms if kind == 'slow' else ''})")
+        self.sched.inject(kind, **({"ms": ms} if kind == "slow" else {}))
+        self._settle()
+
+    # -- invariants and teardown --------------------------------------------------------------
+
+    @invariant()
+    def protocol_holds(self) -> None:
+        if self.rig is None or self.rig.engine is None:
+            return
+        held = len({id(s) for s in self.frames})
+        problems = check_step(self.rig.host, self.methods, self.checks,
+                              max_cache_size=self.rig.options.max_cache_size,
+                              held_frames=held, code_checks=not self.finished)
+        if problems:
+            self._fail("; ".join(problems))
+
+    def _teardown_frames(self) -> None:
+        while self.frames:
+            self.frames.pop().close()
+
+    def teardown(self) -> None:
+        """Leave nothing behind: gates open, GC closed, engine finished, files removed."""
+        if self.rig is None:
+            return
+        try:
+            self.sched.open_all()
+            if self.in_gc:
+                self.rig.host.gc_end()
+                self.in_gc = False
+            self._teardown_frames()
+            if not self.finished and self.failure is None:
+                self.rig.finish()
+                self.finished = True
+                left = self.rig.leftovers()
+                if left:
+                    self._fail("after finish the engine left " + "; ".join(left))
+        finally:
+            self.record = (self.rig.host.events, self.rig.shim.invocations())
+            type(self).uncontrolled_total += self.sched.uncontrolled
+            type(self).compiles += sum(1 for i in self.record[1] if i.kind == "compile")
+            self.rig.close()
+
+
+def _child_check(methods: list[Method], violations_before: int):
+    """``child_fn`` for ``host.fork``: problems with the methods as the child sees them."""
+    def check(host: Any) -> list[str]:
+        problems = []
+        for m in methods:
+            got = host.call(m.iseq, *m.args)
+            if got != m.expected:
+                problems.append(f"{m.iseq.name}{m.args}: returned {got} in the child, the "
+                                f"interpreter {m.expected}")
+        problems += [f"violation in the child: {v.detail}"
+                     for v in host.violations[violations_before:]]
+        return problems
+    return check
+
+
+def machine_class(config: RigConfig, *, controlled: bool = True,
+                  name: str = "ProtocolMachine") -> type[ProtocolMachine]:
+    """A ``ProtocolMachine`` subclass bound to ``config`` (its own counters and ``last``)."""
+    return type(name, (ProtocolMachine,), {"config": config, "controlled": controlled,
+                                           "last": None, "examples": 0, "total_steps": 0,
+                                           "uncontrolled_total": 0, "compiles": 0})

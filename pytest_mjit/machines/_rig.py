@@ -1,0 +1,148 @@
+"""One engine under test for one state-machine example: its own tmp dir, compiler shim, host
+and engine, and the teardown that finishes it and lists what it left behind."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .._deadline import scale
+from .._observe import child_processes, mapped_libraries, python_threads
+from .._options import Options
+from .._presets import Preset
+from .._shim import CompilerShim
+from .._watchdog import deadline
+from ..host import Host
+
+__all__ = ["RigConfig", "Rig", "FINISH_SECONDS", "LEFTOVER_GRACE"]
+
+#: Seconds (scaled) ``engine.finish()`` may take at the end of an example.
+FINISH_SECONDS = 30.0
+#: Seconds (scaled) threads and compiler processes get to go away after ``finish``.
+LEFTOVER_GRACE = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RigConfig:
+    """What every example of a run shares: the engine factory, the real compiler, the shim
+    binary, the host header, a work directory for per-example dirs, and the preset."""
+
+    factory: Callable[[Any, Options], Any]
+    cc: str
+    cc_family: str | None
+    cc_version: str
+    shim_binary: Path
+    header_file: str
+    work_dir: Path
+    preset: Preset
+    min_calls: int = 1
+    max_cache_size: int = 10
+
+    @classmethod
+    def from_session(cls, session: Any, work_dir: Path,
+                     factory: Callable[[Any, Options], Any] | None = None) -> "RigConfig":
+        """Build from the plugin's session (``pytest_mjit._fixtures.session_of(config)``);
+        ``factory`` replaces the run's engine (the project's tests pass mutants here)."""
+        s = session.settings
+        return cls(factory=factory or s.factory, cc=s.cc, cc_family=s.cc_family,
+                   cc_version=s.cc_version, shim_binary=session.shim_binary(),
+                   header_file=session.header_file(), work_dir=Path(work_dir), preset=s.preset)
+
+
+class Rig:
+    """A started engine with everything needed to observe it and to tear it down.
+
+    Built on the main thread; ``close()`` always leaves nothing behind, even after a failure."""
+
+    def __init__(self, config: RigConfig) -> None:
+        self.config = config
+        self.threads_before = python_threads()
+        self.children_before = {c.pid for c in child_processes()}
+        self.maps_before = mapped_libraries()
+        self.dir = Path(tempfile.mkdtemp(prefix="machine-", dir=config.work_dir))
+        self.tmp_dir = self.dir / "jit"
+        self.tmp_dir.mkdir(mode=0o700)
+        self.shim = CompilerShim(config.shim_binary, self.dir / "cc", config.cc,
+                                 config.cc_family, config.cc_version)
+        self.options = Options(cc=self.shim.path, cc_family=config.cc_family,
+                               tmp_dir=str(self.tmp_dir), min_calls=config.min_calls,
+                               max_cache_size=config.max_cache_size,
+                               wait_timeout=config.preset.wait_timeout)
+        self.host = Host(self.options, header_file=config.header_file)
+        self.engine: Any = None
+        self.finished = False
+        self.started_at = time.monotonic()
+
+    def start(self) -> None:
+        """Create the engine, attach it and ``init`` it."""
+        self.engine = self.config.factory(self.host, self.options)
+        self.host.attach(self.engine)
+        self.engine.init()
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(getattr(self.engine, "capabilities", ()))
+
+    def engine_threads(self) -> dict[int, str]:
+        """Threads that did not exist before this rig was built."""
+        return {i: n for i, n in python_threads().items() if i not in self.threads_before}
+
+    def finish(self) -> None:
+        """``engine.finish()`` once, bounded."""
+        if self.finished or self.engine is None:
+            return
+        self.finished = True
+        with deadline(FINISH_SECONDS, "engine.finish()"):
+            self.engine.finish()
+
+    def leftovers(self) -> list[str]:
+        """What is left after ``finish``: threads, compiler processes, files in the tmp dir and
+        libraries from it still mapped (waits up to ``LEFTOVER_GRACE`` for the first two)."""
+        end = time.monotonic() + scale(LEFTOVER_GRACE)
+        while True:
+            threads = self.engine_threads()
+            children = {c for c in child_processes() if c.pid not in self.children_before}
+            if (not threads and not children) or time.monotonic() >= end:
+                break
+            time.sleep(0.002)
+        found = []
+        if threads:
+            found.append("threads: " + ", ".join(sorted(threads.values())))
+        if children:
+            found.append("processes: " + ", ".join(
+                f"{c.pid} {' '.join(c.cmdline[:2])}" for c in sorted(children, key=lambda c: c.pid)))
+        files = sorted(os.listdir(self.tmp_dir)) if self.tmp_dir.is_dir() else []
+        if files:
+            found.append(f"files in the tmp dir: {', '.join(files)}")
+        prefix = os.path.join(str(self.tmp_dir), "")
+        maps = sorted(m.path for m in mapped_libraries() - self.maps_before
+                      if m.path.startswith(prefix))
+        if maps:
+            found.append(f"mapped libraries: {', '.join(maps)}")
+        return found
+
+    def close(self) -> None:
+        """Release every gate and hold, finish the engine if still running, kill compilers
+        still running and remove the example's directory.  Never raises."""
+        try:
+            self.host.release_all()
+            self.shim.release_all()
+            if not self.finished and self.engine is not None:
+                self.finish()
+        except BaseException:
+            pass
+        finally:
+            self.shim.kill_running()
+            for child in child_processes():
+                if child.pid not in self.children_before and child.state == "Z":
+                    try:
+                        os.waitpid(child.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+            self.host.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
