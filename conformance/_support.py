@@ -255,3 +255,15 @@ def release_after(host, kind: str, since: int, opener, timeout: float = STEP_WAI
         finally:
             opener.release()
     return Helper(run, name=f"release-after-{kind}")
+
+
+@contextlib.contextmanager
+def gc_open(host):
+    """``host.gc_begin()`` on entry; ``host.gc_end()`` on exit if the host is still in GC,
+    so that a failing check inside a GC never leaves the worker waiting for its end."""
+    host.gc_begin()
+    try:
+        yield
+    finally:
+        if host.in_gc:
+            host.gc_end()
