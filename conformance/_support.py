@@ -267,3 +267,83 @@ def gc_open(host):
     finally:
         if host.in_gc:
             host.gc_end()
+
+
+# -- compiler runs, unit ids and symbols, seen from outside the engine -------------------------
+
+_UNIT_FILE = re.compile(r"_ruby_mjit_p(\d+)u(\d+)\.(c|o|so)")
+
+
+def invocations_of(shim, kind: str) -> list:
+    """The shim's invocations of one kind ("pch", "compile" or "link"), in start order."""
+    return [i for i in shim.invocations() if i.kind == kind]
+
+
+def held_invocation(shim, hold):
+    """The invocation a shim hold (or hang) stopped, once ``hold.wait_reached()`` returned."""
+    pid = hold.pid
+    for invocation in shim.invocations():
+        if invocation.pid == pid:
+            return invocation
+    raise AssertionError(f"no logged compiler invocation has pid {pid}:\n{shim.describe()}")
+
+
+def source_of(invocation) -> str:
+    """The ``.c`` file a compile invocation reads."""
+    sources = [a for a in invocation.argv[1:] if a.endswith(".c")]
+    assert len(sources) == 1, f"expected one .c in {invocation.argv}"
+    return sources[0]
+
+
+def unit_id_of(path: str) -> int:
+    """The unit id in a ``<tmp>/_ruby_mjit_p<pid>u<id>.{c,o,so}`` path (COMPILE-2)."""
+    match = _UNIT_FILE.fullmatch(Path(path).name)
+    assert match is not None, f"{path!r} is not named _ruby_mjit_p<pid>u<id>.c/.o/.so"
+    return int(match.group(2))
+
+
+def unit_path(tmp_dir: str | Path, pid: int, unit_id: int, suffix: str) -> str:
+    """``<tmp>/_ruby_mjit_p<pid>u<id><suffix>``, the name COMPILE-2 gives a unit's file."""
+    return f"{tmp_dir}/_ruby_mjit_p{pid}u{unit_id}{suffix}"
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _load_dladdr():
+    for name in (None, "libdl.so.2"):
+        try:
+            fn = ctypes.CDLL(name).dladdr
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+        fn.restype = ctypes.c_int
+        return fn
+    raise OSError("no dladdr in this process")
+
+
+_dladdr = _load_dladdr()
+
+
+def symbol_at(address: int) -> str | None:
+    """Name of the dynamic symbol that starts at ``address`` (``dladdr``), or None."""
+    info = _DlInfo()
+    if not _dladdr(address, ctypes.byref(info)) or not info.dli_sname:
+        return None
+    if info.dli_saddr != address:
+        return None
+    return info.dli_sname.decode()
+
+
+@contextlib.contextmanager
+def gc_open(host):
+    """``host.gc_begin()`` on entry; ``host.gc_end()`` on exit if the host is still in GC,
+    so that a failing check inside a GC never leaves the worker waiting for its end."""
+    host.gc_begin()
+    try:
+        yield
+    finally:
+        if host.in_gc:
+            host.gc_end()
