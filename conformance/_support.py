@@ -231,7 +231,7 @@ def release_on_event(host, kind: str, opener, timeout: float = STEP_WAIT) -> Hel
 # -- what an engine runs, and reacting to the main thread's stop loop --------------------------
 
 #: Seconds (before scaling) a client call that stops the worker (pause, finish, fork) may take.
-STOP_WAIT = 20.0
+STOP_WAIT = 12.0
 
 
 def new_threads(before: dict, *helpers: Helper) -> dict:

@@ -1,0 +1,12 @@
+"""finish leaves call_p True, so the host keeps calling code of a finished engine.
+
+Breaks FINISH-5."""
+
+from . import mutate
+
+create_engine = mutate(__name__, '_lifecycle.py',
+                       old=('    engine.call_p = False\n'
+                            '    with engine.lock:\n'
+                            '        for units in'),
+                       new=('    with engine.lock:\n'
+                            '        for units in'))

@@ -1,0 +1,13 @@
+"""pause of an already stopped worker returns True instead of False.
+
+Breaks STOP-3."""
+
+from . import mutate
+
+create_engine = mutate(__name__, '_lifecycle.py',
+                       old=('    if engine.worker_stopped:\n'
+                            '        return False\n'
+                            '    if wait:'),
+                       new=('    if engine.worker_stopped:\n'
+                            '        return True\n'
+                            '    if wait:'))

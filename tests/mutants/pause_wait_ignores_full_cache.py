@@ -1,0 +1,10 @@
+"""pause(wait=True) waits for the queue to drain even when the cache is full and the worker
+will dequeue nothing, so it never returns.
+
+Breaks STOP-2."""
+
+from . import mutate
+
+create_engine = mutate(__name__, '_lifecycle.py',
+                       old=('               and engine.active_units.length < engine.max_cache_size\n'),
+                       new=(''))

@@ -1,0 +1,15 @@
+"""stop_worker asks the worker to stop and returns at once, without waiting for its thread to end.
+
+Breaks STOP-1, FINISH-1 and FAULT-1 (pause and finish return while a compiler still runs)."""
+
+from . import mutate
+
+create_engine = mutate(__name__, '_lifecycle.py',
+                       old=('        engine.host.check_ints()\n'
+                            '        with engine.lock:\n'
+                            '            if not engine.worker_stopped:\n'
+                            '                engine.client_wakeup.wait(STOP_POLL_SECONDS)\n'
+                            '    join_worker(engine)\n'),
+                       new=('        engine.host.check_ints()\n'
+                            '        break\n'
+                            '    engine.worker_thread = None\n'))
