@@ -1,0 +1,1 @@
+"""Example engines for pytest-mjit (see docs/engines.md)."""
