@@ -1,0 +1,10 @@
+"""After a failed precompiled header build the worker stays enabled and goes on taking units.
+
+Breaks PCH-3."""
+
+from . import mutate
+
+create_engine = mutate(__name__, "_worker.py",
+                       old=("            engine.enabled = False\n"
+                            "            return\n"),
+                       new="            pass\n")
