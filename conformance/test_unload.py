@@ -137,3 +137,28 @@ def test_wait_mode_grows_a_cache_of_code_on_stacks(mjit_cc, mjit_start):
     assert is_compiled(extra.body.jit_func), extra.body.jit_func
     assert [e.kind for e in host.events[since:] if e.iseq == extra.id][-1] == "jit_call"
     assert compiled_names(ms) == [m.name for m in ms]
+
+
+@pytest.mark.mjit_clause("UNLOAD-4")
+@pytest.mark.mjit_requires("fork")
+def test_unload_in_a_forked_child_keeps_the_parents_object_file(mjit_cc, mjit_start,
+                                                                 mjit_tmpdir):
+    """A child that unloads a unit compiled before the fork leaves the parent's .o alone."""
+    host, engine, ms = fill_cache(mjit_cc, mjit_start, 10)
+    victim, unit_id = ms[0], ms[0].body.jit_func.unit_id
+    parent_object = [n for n in unit_file_names(mjit_tmpdir, unit_id) if n.endswith(".o")]
+    assert parent_object
+
+    def unload_in_child(child_host):
+        extra = enqueue_extra(child_host, child_host.engine)
+        compiled(child_host, child_host.engine, extra)
+        return (victim.body.jit_func == JitState.NOT_COMPILED,
+                unit_file_names(mjit_tmpdir, unit_id))
+
+    forked = host.fork(unload_in_child)
+    assert forked.error is None, forked.error
+    unloaded, files_after_unload = forked.result
+    assert unloaded, "the child did not unload the least-called method"
+    assert set(parent_object) <= set(files_after_unload), "the child's unload removed it"
+    assert set(parent_object) <= set(unit_file_names(mjit_tmpdir, unit_id))
+    assert is_compiled(victim.body.jit_func)
