@@ -1,0 +1,338 @@
+"""The kill matrix: the conformance suite run against every mutant of tests/mutants/.
+
+Each mutant is mjit_ref with one protocol bug.  For each one this runs the whole conformance
+suite (no ``-x``, so every clause gets its say) in its own pytest process with
+``--mjit-engine=tests.mutants.<name>:create_engine`` and a JSON report, then records which
+tests and clauses reported the bug.  The reference engine is run the same way first: a test
+that fails against the reference catches nothing, it is broken or flaky, and is listed apart.
+
+A test catches a mutant when the suite itself says so: its status is FAIL, or UNRESOLVED
+because a harness deadline expired (marked "deadline" in the outputs).  A run that overruns
+the per-mutant time limit is interrupted (SIGINT, so pytest still writes its report; then
+SIGKILL to the whole process group); it is recorded as TIMEOUT, and only the failures the
+suite reported before the interrupt count as catches.
+
+Run from the repository root (``tests.mutants`` must be importable)::
+
+    python -m tests.killmatrix                 # every mutant; writes docs/mutants.{md,json}
+    python -m tests.killmatrix --only no_compaction --jobs 1 --cc clang
+
+``--only`` re-runs the named mutants and keeps the other entries of docs/mutants.json.
+State-machine mutants (``sm_*``) are not part of the matrix: they are meant for the state
+machines, not for the conformance suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import concurrent.futures
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS_DIR = ROOT / "tests" / "mutants"
+DOCS = ROOT / "docs"
+MATRIX_JSON = DOCS / "mutants.json"
+MATRIX_MD = DOCS / "mutants.md"
+
+#: Every run uses the same seed and preset, so a catch can be replayed by tests/test_mutants.py.
+SEED = 1
+PRESET = "quick"
+#: Seconds one whole-suite run may take before it is interrupted.
+DEFAULT_TIMEOUT = 900.0
+#: Seconds pytest gets after SIGINT to write its report before the group is killed.
+INTERRUPT_GRACE = 30.0
+#: Test statuses (pytest_mjit report) that mean the suite reported a problem.
+CATCHING = ("FAIL", "UNRESOLVED")
+
+
+def mutant_names() -> list[str]:
+    """The mutants of the matrix: modules of tests/mutants/ except ``_*`` and ``sm_*``."""
+    return sorted(p.stem for p in MUTANTS_DIR.glob("*.py")
+                  if not p.stem.startswith(("_", "sm_")))
+
+
+def summary_of(name: str) -> str:
+    """First line of the mutant's docstring (read without importing it)."""
+    doc = ast.get_docstring(ast.parse((MUTANTS_DIR / f"{name}.py").read_text())) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def engine_spec(name: str | None) -> str:
+    """``--mjit-engine`` value of a mutant, or of the reference engine for None."""
+    return "ref" if name is None else f"tests.mutants.{name}:create_engine"
+
+
+def suite_command(engine: str, report: Path, cc: str | None,
+                  tests: list[str] | None = None) -> list[str]:
+    """The pytest command line that runs the conformance suite (or only ``tests``, paths
+    with ``::`` test names) against ``engine`` in one process and writes ``report``."""
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+           "-q", "-rN", f"--mjit-engine={engine}", f"--mjit-report={report}",
+           f"--mjit-seed={SEED}", f"--mjit-preset={PRESET}"]
+    if cc:
+        cmd.append(f"--mjit-cc={cc}")
+    return cmd + (list(tests) if tests else ["--pyargs", "conformance"])
+
+
+@dataclasses.dataclass
+class SuiteRun:
+    """What one pytest process reported."""
+
+    returncode: int | None
+    timed_out: bool
+    duration: float
+    #: nodeid -> dict(status, reason, duration, clauses) from the JSON report
+    tests: dict[str, dict[str, Any]]
+    #: why the report is missing or incomplete ("" when it is complete)
+    problem: str = ""
+    log: str = ""
+
+
+def _kill_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
+              tests: list[str] | None = None) -> SuiteRun:
+    """Run the suite against ``engine`` in a new process group, at most ``timeout`` seconds.
+
+    On expiry the group gets SIGINT (pytest then writes its report) and, after
+    INTERRUPT_GRACE seconds, SIGKILL.  Whatever the outcome, nothing of the group is left
+    running when this returns."""
+    log_path = report.with_suffix(".log")
+    start = time.monotonic()
+    timed_out = False
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(suite_command(engine, report, cc, tests), cwd=ROOT,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc, signal.SIGINT)
+            try:
+                proc.wait(INTERRUPT_GRACE)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc, signal.SIGKILL)
+                proc.wait()
+        finally:
+            # Compiler or helper processes the run left in its group go too.
+            _kill_group(proc, signal.SIGKILL)
+            if proc.returncode is None:
+                proc.wait()
+    duration = time.monotonic() - start
+    log_text = log_path.read_text(errors="replace")
+    problem = ""
+    tests_seen: dict[str, dict[str, Any]] = {}
+    if report.exists():
+        try:
+            tests_seen = tests_of(json.loads(report.read_text()))
+        except (ValueError, KeyError) as exc:
+            problem = f"unreadable report: {exc}"
+    else:
+        problem = "no report written: " + (log_text.strip().splitlines() or ["(no output)"])[-1]
+    if timed_out:
+        problem = f"interrupted after {timeout:.0f} s" + (f"; {problem}" if problem else "")
+    return SuiteRun(proc.returncode, timed_out, duration, tests_seen, problem, log_text)
+
+
+def tests_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The report's tests by node id, each with its status, reason, duration and clauses."""
+    tests: dict[str, dict[str, Any]] = {}
+    for cid, clause in report["clauses"].items():
+        for t in clause["tests"]:
+            rec = tests.setdefault(t["nodeid"], dict(status=t["status"], reason=t["reason"],
+                                                     duration=t["duration"], clauses=[]))
+            rec["clauses"].append(cid)
+    return tests
+
+
+def catching_tests(run: SuiteRun, broken_on_ref: set[str]) -> list[dict[str, Any]]:
+    """Tests of ``run`` that caught the engine (FAIL or UNRESOLVED), except those that also
+    fail against the reference engine; sorted with plain failures first, then fastest."""
+    found = [dict(nodeid=nodeid, **rec) for nodeid, rec in run.tests.items()
+             if rec["status"] in CATCHING and nodeid not in broken_on_ref]
+    return sorted(found, key=lambda t: (t["status"] != "FAIL", t["duration"], t["nodeid"]))
+
+
+def mutant_entry(name: str, run: SuiteRun, broken_on_ref: set[str]) -> dict[str, Any]:
+    """The docs/mutants.json entry of one mutant."""
+    tests = catching_tests(run, broken_on_ref)
+    clauses = sorted({c for t in tests for c in t["clauses"]}, key=_clause_key)
+    deadline_only = sorted({c for c in clauses
+                            if all(t["status"] == "UNRESOLVED" for t in tests
+                                   if c in t["clauses"])}, key=_clause_key)
+    if tests:
+        outcome = "CAUGHT"
+    elif run.timed_out:
+        outcome = "TIMEOUT"
+    elif run.problem:
+        outcome = "ERROR"
+    else:
+        outcome = "NOT CAUGHT"
+    return dict(summary=summary_of(name), outcome=outcome, timed_out=run.timed_out,
+                problem=run.problem, duration=round(run.duration, 1), clauses=clauses,
+                deadline_clauses=deadline_only,
+                tests=[dict(nodeid=t["nodeid"], status=t["status"], clauses=t["clauses"],
+                            duration=t["duration"], reason=t["reason"][:300]) for t in tests])
+
+
+def _clause_key(cid: str) -> tuple[str, int]:
+    area, _, num = cid.rpartition("-")
+    return area, int(num) if num.isdigit() else 0
+
+
+def must_clauses() -> dict[str, str]:
+    """MUST clause id -> statement, from the clause registry."""
+    from pytest_mjit._clauses import CLAUSES
+    return {c.id: c.statement for c in CLAUSES.values() if c.must}
+
+
+def matrix_facts(matrix: dict[str, Any]) -> dict[str, Any]:
+    """Derived lists: mutants not caught, MUST clauses that caught none (and whether the
+    suite has a test for them at all)."""
+    mutants = matrix["mutants"]
+    caught_by = {c for m in mutants.values() for c in m["clauses"]}
+    tested = set(matrix["reference"]["clauses_with_tests"])
+    idle = [dict(id=cid, statement=text, has_tests=cid in tested)
+            for cid, text in must_clauses().items() if cid not in caught_by]
+    return dict(not_caught=sorted(n for n, m in mutants.items() if m["outcome"] != "CAUGHT"),
+                must_clauses_catching_none=idle)
+
+
+def markdown(matrix: dict[str, Any]) -> str:
+    """docs/mutants.md from the matrix."""
+    mutants = matrix["mutants"]
+    facts = matrix_facts(matrix)
+    caught = len(mutants) - len(facts["not_caught"])
+    ref = matrix["reference"]
+    out = ["# Kill matrix: broken engines the suite must reject", "",
+           "Each mutant in `tests/mutants/` is the reference engine with one protocol bug. "
+           "The conformance suite is run against each one; a mutant is caught when at least "
+           "one test reports FAIL, or UNRESOLVED because a harness deadline expired "
+           "(marked *deadline*). Tests that also fail against the reference engine count "
+           "for nothing.", "",
+           f"Generated by `python -m tests.killmatrix` (preset {matrix['preset']}, seed "
+           f"{matrix['seed']}, cc {matrix['cc']}); `tests/test_mutants.py` replays each "
+           "catch from `docs/mutants.json`.", "",
+           f"**{caught} of {len(mutants)} mutants caught.** "
+           f"{len(facts['must_clauses_catching_none'])} MUST clauses caught no mutant.", "",
+           "| Mutant | The bug | Outcome | Caught by clauses | Tests that failed |",
+           "|---|---|---|---|---|"]
+    for name, m in sorted(mutants.items()):
+        clauses = ", ".join(c + (" (deadline)" if c in m["deadline_clauses"] else "")
+                            for c in m["clauses"]) or "-"
+        tests = "<br>".join(f"`{t['nodeid'].split('::')[-1]}`"
+                            + (" (deadline)" if t["status"] == "UNRESOLVED" else "")
+                            for t in m["tests"]) or "-"
+        outcome = m["outcome"] + (" (run timed out)" if m["timed_out"] and m["tests"] else "")
+        out.append(f"| `{name}` | {_cell(m['summary'])} | {outcome} | {clauses} | {tests} |")
+    out += ["", "## Mutants not caught", ""]
+    out += [f"- `{n}`: {mutants[n]['outcome']}"
+            + (f" ({_cell(mutants[n]['problem'])})" if mutants[n]["problem"] else "")
+            for n in facts["not_caught"]] or ["None."]
+    out += ["", "## MUST clauses that caught no mutant", ""]
+    out += [f"- {c['id']}: {c['statement']}" + ("" if c["has_tests"] else " *(no test yet)*")
+            for c in facts["must_clauses_catching_none"]] or ["None."]
+    out += ["", "## Tests that fail against the reference engine", "",
+            "These count for no catch until they pass against `mjit_ref`.", ""]
+    out += [f"- `{t}`" for t in ref["failing_tests"]] or ["None."]
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
+               workdir: Path, progress=print) -> tuple[dict[str, Any], dict[str, SuiteRun]]:
+    """Run the reference engine and every mutant of ``names`` (``jobs`` processes at once);
+    return (reference facts, mutant name -> run)."""
+    runs: dict[str, SuiteRun] = {}
+    started = time.monotonic()
+
+    def one(name: str | None) -> SuiteRun:
+        label = name or "(reference)"
+        run = run_suite(engine_spec(name), workdir / f"{name or '_reference'}.json", cc, timeout)
+        failed = sum(1 for t in run.tests.values() if t["status"] in CATCHING)
+        progress(f"[{time.monotonic() - started:6.0f}s] {label}: {failed} failing test(s) "
+                 f"in {run.duration:.0f}s" + (f" ({run.problem})" if run.problem else ""))
+        return run
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+        ref_future = pool.submit(one, None)
+        futures = {name: pool.submit(one, name) for name in names}
+        ref_run = ref_future.result()
+        runs = {name: f.result() for name, f in futures.items()}
+    if ref_run.problem:
+        raise SystemExit(f"the reference engine run did not complete: {ref_run.problem}\n"
+                         + ref_run.log[-3000:])
+    reference = dict(
+        duration=round(ref_run.duration, 1),
+        failing_tests=sorted(n for n, t in ref_run.tests.items() if t["status"] in CATCHING),
+        clauses_with_tests=sorted({c for t in ref_run.tests.values() for c in t["clauses"]},
+                                  key=_clause_key),
+        test_count=len(ref_run.tests))
+    return reference, runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.killmatrix",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="run only these mutants; other entries of the JSON are kept")
+    parser.add_argument("--jobs", type=int, default=2, help="suite runs at once (default 2)")
+    parser.add_argument("--cc", choices=("gcc", "clang"), default=None,
+                        help="compiler handed to the suite (default: the suite's choice)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds one suite run may take (default {DEFAULT_TIMEOUT:.0f})")
+    parser.add_argument("--keep", metavar="DIR", help="keep the per-run reports and logs here")
+    args = parser.parse_args(argv)
+
+    current = mutant_names()
+    unknown = sorted(set(args.only or ()) - set(current))
+    if unknown:
+        parser.error(f"no such mutant: {', '.join(unknown)} (known: {', '.join(current)})")
+    names = sorted(args.only) if args.only else current
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mjit-killmatrix-") as tmp:
+        workdir = Path(args.keep) if args.keep else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        reference, runs = run_matrix(names, args.cc, args.jobs, args.timeout, workdir,
+                                     progress=lambda line: print(line, flush=True))
+    broken = set(reference["failing_tests"])
+    old = json.loads(MATRIX_JSON.read_text()) if args.only and MATRIX_JSON.exists() else {}
+    mutants = {n: m for n, m in old.get("mutants", {}).items() if n in current}
+    mutants.update({name: mutant_entry(name, run, broken) for name, run in runs.items()})
+    matrix = dict(preset=PRESET, seed=SEED, cc=args.cc or "default", reference=reference,
+                  mutants=dict(sorted(mutants.items())))
+    matrix.update(matrix_facts(matrix))
+    DOCS.mkdir(exist_ok=True)
+    MATRIX_JSON.write_text(json.dumps(matrix, indent=1) + "\n")
+    MATRIX_MD.write_text(markdown(matrix))
+    facts = matrix_facts(matrix)
+    print(f"{len(mutants) - len(facts['not_caught'])} of {len(mutants)} mutants caught; "
+          f"not caught: {', '.join(facts['not_caught']) or 'none'}; MUST clauses catching "
+          f"none: {len(facts['must_clauses_catching_none'])}; "
+          f"{time.monotonic() - start:.0f} s; wrote {MATRIX_MD.relative_to(ROOT)} and "
+          f"{MATRIX_JSON.relative_to(ROOT)}")
+    return 0 if not facts["not_caught"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
