@@ -1,0 +1,87 @@
+"""The conformance suite certifies examples.heapjit, a second engine written from PROTOCOL.md
+with other structures than mjit_ref: evidence that the suite tests the protocol rather than
+the reference engine's incidental choices (docs/engines.md).
+
+Each compiler family gets one whole-suite run in its own pytest process (without xdist: the
+outer run already spreads tests over the cores, and the two runs here land on different
+workers).  The certificate is read from the run's JSON report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = "examples.heapjit:create_engine"
+#: Fixed seed and the quick preset, so a failure replays with the same command.
+SEED = 1
+PRESET = "quick"
+#: Seconds one whole-suite run may take before it is interrupted.
+RUN_LIMIT = 900.0
+#: Seconds pytest gets after SIGINT to write its report.
+INTERRUPT_GRACE = 30.0
+
+
+def suite_command(cc: str, report: Path) -> list[str]:
+    """The command that certifies heapjit with compiler ``cc`` and writes ``report``."""
+    return [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider",
+            "-p", "no:xdist", "-q", "-rN", f"--mjit-engine={ENGINE}", f"--mjit-cc={cc}",
+            f"--mjit-seed={SEED}", f"--mjit-preset={PRESET}", f"--mjit-report={report}"]
+
+
+def run_suite(cc: str, report: Path) -> str:
+    """Run the suite in a new process group, bounded by RUN_LIMIT; return its output.  No
+    process of the group survives the call."""
+    proc = subprocess.Popen(suite_command(cc, report), cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=RUN_LIMIT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=INTERRUPT_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        out += f"\n(interrupted after {RUN_LIMIT:.0f}s)"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return out
+
+
+def not_passing(report: dict) -> list[str]:
+    """One line per MUST clause that did not PASS, with its reason."""
+    return [f"{cid} {c['status']}: {c['reason'][:200]}"
+            for cid, c in report["clauses"].items()
+            if c["strength"] == "M" and c["status"] != "PASS"]
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_heapjit_is_certified(cc, tmp_path):
+    """The unmodified suite grants heapjit its certificate, claiming every capability."""
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} is not installed")
+    report_path = tmp_path / f"heapjit_{cc}.json"
+    output = run_suite(cc, report_path)
+    assert report_path.exists(), f"the suite wrote no report:\n{output[-4000:]}"
+    report = json.loads(report_path.read_text())
+    assert report["engine"]["name"] == "heapjit"
+    assert sorted(report["engine"]["capabilities"]) == sorted(
+        ["pch", "copy_job", "fork", "compaction", "unload", "recompile", "class_serials"])
+    certificate = report["certificate"]
+    assert certificate["granted"], (
+        certificate["line"] + "\n" + "\n".join(not_passing(report))
+        + f"\n--- suite output (tail) ---\n{output[-3000:]}")
+    assert certificate["line"] in output
