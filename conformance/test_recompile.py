@@ -48,13 +48,16 @@ def test_replaced_code_stays_callable_until_finish(mjit_host, mjit_engine):
     """Code replaced by recompile, still running in a frame, stays mapped and correct."""
     host, engine = mjit_host, mjit_engine
     a, old = compile_one(host, engine)
+    old_library = library_of(old.address)
     with host.frame(a):
         engine.recompile(a)
         new = compiled(host, engine, a)
         assert new.unit_id != old.unit_id
+        # Were the old library closed, the new one could be mapped at the same address.
+        assert library_of(old.address) == old_library
         for x in (0, 5, -9, 2**50):
             assert call_jit_func(old, x) == host.interpret(a, x)
-    assert library_of(old.address) is not None
+    assert library_of(old.address) == old_library
     assert call_jit_func(old, 11) == host.call(a, 11)
 
 
