@@ -18,6 +18,9 @@ from ._report import Results, area_lines, build_report, write_reports
 from ._session import MjitSession
 from ._watchdog import deadline
 
+#: The protocol machines register --mjit-replay and their fixture from their own module.
+pytest_plugins = ["pytest_mjit.machines.plugin"]
+
 RESULTS_KEY = pytest.StashKey[Results]()
 REPORT_KEY = pytest.StashKey[dict]()
 MARKERS = (

@@ -1,0 +1,37 @@
+"""The protocol machine: drawn sequences of host actions (define, call, GC whole or split,
+postponed jobs, recompile, pause, resume, frames on the stack, fork, finish), worker steps
+under a controlled schedule and compiler faults, with the protocol's invariants checked after
+every step.  A failure prints the shrunk steps, a per-thread trace and a ``--mjit-replay``
+line that reproduces it."""
+
+import pytest
+
+from pytest_mjit.machines import run_machine
+from pytest_mjit.machines.plugin import replay_value
+
+#: What the invariants check after every step.
+CLAUSES = ("COMPILE-1", "GC-1", "GC-2", "GC-4", "COPYJOB-1", "LOAD-1", "FINISH-1", "FINISH-2",
+           "FINISH-3", "FAULT-2")
+
+
+def _tag(test):
+    for clause in CLAUSES:
+        test = pytest.mark.mjit_clause(clause)(test)
+    return test
+
+
+@_tag
+def test_protocol_machine(request, mjit_machine_config):
+    """Controlled schedule: the worker passes each protocol point only when a step says so."""
+    run = run_machine(mjit_machine_config, replay=replay_value(request.config))
+    if run.failed:
+        pytest.fail(run.describe(), pytrace=False)
+
+
+@_tag
+def test_protocol_machine_free_running(mjit_machine_config):
+    """Stress: no gates, the worker runs free while steps and compiler faults (slow, fail,
+    crash) race it; the same invariants hold."""
+    run = run_machine(mjit_machine_config, controlled=False)
+    if run.failed:
+        pytest.fail(run.describe(), pytrace=False)

@@ -1,0 +1,10 @@
+"""gc_start_hook waits for code generation but never sets in_gc, so the worker neither waits
+for GC before generating code nor before publishing a result.
+
+Breaks GC-1, GC-3 and GC-4."""
+
+from . import mutate
+
+create_engine = mutate(__name__, "_engine.py",
+                       old="                self.client_wakeup.wait()\n            self.in_gc = True\n",
+                       new="                self.client_wakeup.wait()\n            self.in_gc = False\n")

@@ -1,0 +1,55 @@
+"""The protocol machine against the reference engine and against planted protocol bugs: the
+reference runs clean, and each sm_* mutant is found by the default preset and shrunk to a
+short failing program whose step count the failure report states."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from pytest_mjit._fixtures import session_of
+from pytest_mjit._presets import PRESETS
+from pytest_mjit.machines import RigConfig, run_machine
+
+MAX_SHRUNK_STEPS = 15
+MUTANTS = ["sm_gc_overlap", "sm_gc_flag_never_set", "sm_copy_off_main", "sm_finish_keeps_maps",
+           "sm_finish_leaves_objects", "sm_publish_unmapped"]
+
+
+def _config(request, tmp_path, factory=None) -> RigConfig:
+    session = session_of(request.config)
+    config = RigConfig.from_session(session, tmp_path, factory=factory)
+    return RigConfig(**{**config.__dict__, "preset": PRESETS["default"]})
+
+
+def test_reference_runs_clean(request, tmp_path):
+    import mjit_ref
+    run = run_machine(_config(request, tmp_path, mjit_ref.create_engine))
+    assert not run.failed, run.describe()
+    assert run.examples >= PRESETS["default"].max_examples
+    assert run.compiles > 0, "no example compiled anything: the machine explores too little"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_mutant_is_found_and_shrunk(request, tmp_path, mutant):
+    factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
+    run = run_machine(_config(request, tmp_path, factory))
+    assert run.failed, f"{mutant} was not found: {run.describe()}"
+    report = run.describe()
+    assert run.reported_steps is not None, report
+    assert run.reported_steps == len(run.failing_steps), report
+    assert run.reported_steps <= MAX_SHRUNK_STEPS, report
+    assert "replay: --mjit-replay=" in report, report
+    assert "threads:" in run.trace, report
+
+
+def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
+    factory = importlib.import_module("tests.mutants.sm_copy_off_main").create_engine
+    config = _config(request, tmp_path, factory)
+    first = run_machine(config)
+    assert first.failed and first.replay, first.describe()
+    again = run_machine(config, replay=first.replay)
+    assert again.failed, again.describe()
+    assert again.failing_steps == first.failing_steps
+    assert again.examples == 1
