@@ -347,3 +347,14 @@ def gc_open(host):
     finally:
         if host.in_gc:
             host.gc_end()
+
+
+def compile_methods(host, engine, *ks: int, prefix: str = "m", timeout: float = STEP_WAIT):
+    """Define ``<prefix><k>(x) = x * k + k`` for each ``k``, queue them all through the call
+    path, wait until each is compiled, and return them."""
+    methods = [define_affine(host, f"{prefix}{k}", k) for k in ks]
+    for m in methods:
+        call_to_enqueue(host, m, host.options.min_calls)
+    for m in methods:
+        compiled(host, engine, m, timeout)
+    return methods

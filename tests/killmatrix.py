@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -98,11 +99,26 @@ class SuiteRun:
     log: str = ""
 
 
+#: Suite processes running now, so an interrupted matrix can end them all.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
 def _kill_group(proc: subprocess.Popen, sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
+
+
+def kill_running() -> None:
+    """SIGKILL the process group of every suite run still going."""
+    with _RUNNING_LOCK:
+        _STOPPING.set()
+        procs = list(_RUNNING)
+    for proc in procs:
+        _kill_group(proc, signal.SIGKILL)
 
 
 def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
@@ -119,6 +135,10 @@ def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
         proc = subprocess.Popen(suite_command(engine, report, cc, tests), cwd=ROOT,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
+            if _STOPPING.is_set():
+                _kill_group(proc, signal.SIGKILL)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -134,6 +154,8 @@ def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
             _kill_group(proc, signal.SIGKILL)
             if proc.returncode is None:
                 proc.wait()
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
     duration = time.monotonic() - start
     log_text = log_path.read_text(errors="replace")
     problem = ""
@@ -273,11 +295,18 @@ def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
                  f"in {run.duration:.0f}s" + (f" ({run.problem})" if run.problem else ""))
         return run
 
-    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, jobs))
+    try:
         ref_future = pool.submit(one, None)
         futures = {name: pool.submit(one, name) for name in names}
         ref_run = ref_future.result()
         runs = {name: f.result() for name, f in futures.items()}
+    except BaseException:
+        # Interrupted (Ctrl-C) or failed: start nothing more and end the runs in flight.
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_running()
+        raise
+    pool.shutdown()
     if ref_run.problem:
         raise SystemExit(f"the reference engine run did not complete: {ref_run.problem}\n"
                          + ref_run.log[-3000:])
