@@ -17,7 +17,19 @@ from ._toolchain import Toolchain
 from ._unload import unload_units
 from ._worker import run_worker
 
-__all__ = ["HeapEngine"]
+__all__ = ["HeapEngine", "gcc_prelude"]
+
+
+def gcc_prelude(pch_file) -> str:
+    """The line that makes gcc use the PCH: gcc reads X.h.gch for `#include "X.h"` (PCH-2).
+
+    gcc does not unescape `\\` or `\"` inside `#include "..."`, so a tmp path holding
+    either cannot be spelled there.  Then the bare file name is included instead: a quoted
+    include is looked up first in the directory of the .c, which is the PCH's own (PCH-7)."""
+    header = str(pch_file)[:-len(".gch")]
+    if any(c in header for c in '"\\\n'):
+        header = pch_file.name[:-len(".gch")]
+    return f'#include "{header}"\n'
 
 
 class HeapEngine:
@@ -53,11 +65,8 @@ class HeapEngine:
         self.tmp_dir = choose_tmp_dir(self.options.tmp_dir)
         self.pch_file = pch_path(self.tmp_dir)
         self.pch_owner = os.getpid()
-        # gcc finds X.h.gch for `#include "X.h"`.  The relative name is looked up in the
-        # directory of the .c, which is the PCH's own, so a tmp path holding `"` or `\`
-        # never appears in the C source (PCH-2, PCH-7).  clang takes -include-pch instead.
         if self.toolchain.family == "gcc":
-            self.prelude = f'#include "{self.pch_file.name[:-len(".gch")]}"\n'
+            self.prelude = gcc_prelude(self.pch_file)
         self.enabled = self.call_p = True
         self._start_worker()
 

@@ -106,6 +106,7 @@ def _comment(iseq) -> str:
 
 def _generate(engine, unit: Unit, source) -> bool:
     """Write the unit's C: the prelude, a comment naming the method, the generated code.
+    On failure the .c is removed, unless it could not be created (it is not ours then).
 
     The .c is created before waiting for GC, as PROTOCOL.md 2.3 orders it: its appearance
     is how the harness sees that the worker took the unit."""
@@ -113,23 +114,24 @@ def _generate(engine, unit: Unit, source) -> bool:
         out = create_source(source)     # COMPILE-3
     except OSError:
         return False
+    ok = False
     with out:
         try:
             out.write(engine.prelude)
+            iseq = _enter_jit(engine, unit)
+            if iseq is not None:
+                try:
+                    # Safe to read: GC cannot free the ISeq while in_jit is held.
+                    out.write(_comment(iseq))
+                    ok = bool(engine.host.generate_code(out, iseq, f"_mjit{unit.id}",
+                                                        unit.compile_info, engine))
+                finally:
+                    _leave_jit(engine)
         except OSError:
-            return False
-        iseq = _enter_jit(engine, unit)
-        if iseq is None:
-            return False
-        try:
-            # Reading the location is safe: GC cannot free the ISeq while in_jit is held.
-            out.write(_comment(iseq))
-            return bool(engine.host.generate_code(out, iseq, f"_mjit{unit.id}",
-                                                  unit.compile_info, engine))
-        except OSError:
-            return False
-        finally:
-            _leave_jit(engine)
+            ok = False
+    if not ok and not engine.options.save_temps:
+        remove_owned(source, unit.owner_pid)
+    return ok
 
 
 def _convert(engine, unit: Unit):
@@ -139,8 +141,6 @@ def _convert(engine, unit: Unit):
     keep = engine.options.save_temps
     started = time.monotonic()
     if not _generate(engine, unit, paths.source):
-        if not keep:
-            remove_owned(paths.source, unit.owner_pid)
         return None if unit.iseq is None else _failed(engine, unit)
     toolchain = engine.toolchain
     compiled = toolchain.run(toolchain.compile_argv(paths.source, paths.obj, engine.pch_file))
@@ -183,16 +183,16 @@ def _failed(engine, unit: Unit):
 
 def _publish(engine, unit: Unit, result) -> bool:
     """Publish under the monitor, outside GC, only for a live ISeq (LOAD-2, GC-4); True when
-    the active units now call for a compaction."""
+    the active units now call for a compaction, whatever became of this unit (PROTOCOL 2.2)."""
     state = engine.state
     with state.monitor:
         state.wait_until(lambda: not state.in_gc, "GC to end before publishing")
         state.converting = None
         if unit.iseq is None or result is None:
             unit.release(close_library=True, keep_files=engine.options.save_temps)
-            return False
-        if isinstance(result, JitFunc):
-            state.active[unit.id] = unit
-        unit.iseq.body.jit_func = result
+        else:
+            if isinstance(result, JitFunc):
+                state.active[unit.id] = unit
+            unit.iseq.body.jit_func = result
         state.changed()
-        return isinstance(result, JitFunc) and should_compact(engine)
+        return should_compact(engine)
