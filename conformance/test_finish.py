@@ -6,18 +6,9 @@ import pytest
 from pytest_mjit import EngineStateError, JitState, is_compiled
 from pytest_mjit._observe import child_processes, python_threads
 
-from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compiled,
+from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compile_methods,
                        define_affine, new_threads, release_after, settle)
 
-
-def compile_methods(host, engine, *ks):
-    """Define one method per ``k``, get each compiled through the call path; return them."""
-    methods = [define_affine(host, f"m{k}", k) for k in ks]
-    for m in methods:
-        call_to_enqueue(host, m, host.options.min_calls)
-    for m in methods:
-        compiled(host, engine, m)
-    return methods
 
 
 @pytest.mark.mjit_clause("FINISH-1")

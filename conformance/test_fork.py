@@ -10,20 +10,11 @@ from pytest_mjit import is_compiled
 from pytest_mjit._deadline import wait_for
 from pytest_mjit._observe import python_threads
 
-from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compiled,
-                       define_affine, new_threads, release_after, runs_compiled)
+from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compile_methods,
+                       compiled, define_affine, new_threads, release_after, runs_compiled)
 
 pytestmark = pytest.mark.mjit_requires("fork")
 
-
-def compile_methods(host, engine, *ks, prefix="m"):
-    """Define one method per ``k`` and get each compiled through the call path."""
-    methods = [define_affine(host, f"{prefix}{k}", k) for k in ks]
-    for m in methods:
-        call_to_enqueue(host, m, host.options.min_calls)
-    for m in methods:
-        compiled(host, engine, m, STEP_WAIT)
-    return methods
 
 
 def fork(host, child_fn):

@@ -3,25 +3,15 @@ the tmp dir choice, debug flags, verbosity and kept temporary files."""
 
 import os
 import re
-import stat
 
 import pytest
 
 from pytest_mjit import JitState, Options, is_compiled
 from pytest_mjit._deadline import wait_for
 
-from ._support import (STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue, compiled, define_affine,
-                       define_caller, runs_compiled, settle, unit_file_names)
+from ._support import (STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue, compile_methods,
+                       define_affine, define_caller, runs_compiled, settle, unit_file_names)
 
-
-def compile_methods(host, engine, *ks):
-    """Define one method per ``k`` and get each compiled through the call path."""
-    methods = [define_affine(host, f"m{k}", k) for k in ks]
-    for m in methods:
-        call_to_enqueue(host, m, host.options.min_calls)
-    for m in methods:
-        compiled(host, engine, m, STEP_WAIT)
-    return methods
 
 
 def finish(engine):
