@@ -1,0 +1,104 @@
+"""Throughput of the protocol machine against the reference engine, with real compiles.
+
+Run: ``python bench/bench_machines.py [--preset default] [--cc gcc|clang] [--runs 4]``
+
+* in process: protocol steps per second and examples per second for the controlled schedule
+  and for the free-running mode (each figure also counts the unit compiles it made);
+* under pytest: ``--runs`` machine runs (one seed each) as a parametrized test, wall time with
+  ``-n 0`` and with ``-n 2`` (pytest-xdist), and the steps and examples they made per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pytest_mjit._config import find_compiler  # noqa: E402
+from pytest_mjit._presets import PRESETS  # noqa: E402
+from pytest_mjit._shim import build_shim  # noqa: E402
+from pytest_mjit.host import write_header  # noqa: E402
+from pytest_mjit.machines import RigConfig, run_machine  # noqa: E402
+
+import mjit_ref  # noqa: E402
+
+#: The parametrized test the xdist comparison runs; each run appends its counts to OUT.
+_XDIST_TEST = '''
+import json, os, pytest
+from pytest_mjit.machines import run_machine
+
+@pytest.mark.parametrize("seed", range(int(os.environ["BENCH_RUNS"])))
+def test_machine(mjit_machine_config, seed):
+    run = run_machine(mjit_machine_config, seed=seed)
+    assert not run.failed, run.describe()
+    with open(os.environ["BENCH_OUT"], "a") as f:
+        f.write(json.dumps([run.examples, run.steps]) + "\\n")
+'''
+
+
+def in_process(preset: str, cc: str, controlled: bool) -> dict:
+    path, family, version = find_compiler(cc)
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        config = RigConfig(factory=mjit_ref.create_engine, cc=path, cc_family=family,
+                           cc_version=version, shim_binary=build_shim(path, work),
+                           header_file=write_header(work), work_dir=work,
+                           preset=PRESETS[preset])
+        run = run_machine(config, controlled=controlled, seed=1)
+    if run.failed:
+        raise SystemExit(run.describe())
+    return dict(examples=run.examples, steps=run.steps, compiles=run.compiles,
+                seconds=run.seconds, uncontrolled=run.uncontrolled)
+
+
+def under_pytest(preset: str, cc: str, runs: int, workers: int) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        test = Path(d) / "test_bench_machine.py"
+        test.write_text(textwrap.dedent(_XDIST_TEST))
+        out = Path(d) / "out.jsonl"
+        env = dict(os.environ, BENCH_RUNS=str(runs), BENCH_OUT=str(out))
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test),
+               f"--mjit-preset={preset}", f"--mjit-cc={cc}", "--mjit-seed=1",
+               "-n", str(workers)]
+        start = time.monotonic()
+        proc = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True)
+        seconds = time.monotonic() - start
+        if proc.returncode != 0:
+            raise SystemExit(proc.stdout[-4000:] + proc.stderr[-2000:])
+        counts = [json.loads(line) for line in out.read_text().splitlines()]
+    return dict(examples=sum(c[0] for c in counts), steps=sum(c[1] for c in counts),
+                seconds=seconds)
+
+
+def _line(name: str, r: dict) -> str:
+    extra = f", {r['compiles']} unit compiles" if "compiles" in r else ""
+    return (f"{name:<28} {r['steps'] / r['seconds']:8.1f} steps/s {r['examples'] / r['seconds']:7.2f} "
+            f"examples/s   ({r['steps']} steps, {r['examples']} examples{extra}, "
+            f"{r['seconds']:.1f}s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    parser.add_argument("--cc", default="gcc")
+    parser.add_argument("--runs", type=int, default=4)
+    args = parser.parse_args()
+    print(f"protocol machine throughput, preset {args.preset}, cc {args.cc}")
+    print(_line("controlled, in process", in_process(args.preset, args.cc, True)))
+    print(_line("free-running, in process", in_process(args.preset, args.cc, False)))
+    for workers in (0, 2):
+        print(_line(f"pytest -n {workers}, {args.runs} runs",
+                    under_pytest(args.preset, args.cc, args.runs, workers)))
+
+
+if __name__ == "__main__":
+    main()
