@@ -8,14 +8,13 @@ import stat
 
 import pytest
 
-from pytest_mjit import JitState, is_compiled
+from pytest_mjit import JitState
 from pytest_mjit._deadline import wait_for
 from pytest_mjit.host import Insn
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, any_unit_files, call_to_enqueue, compiled,
                        define_affine, held_invocation, invocations_of, library_of,
-                       release_after, settle, source_of, unit_file_names, unit_id_of,
-                       unit_path)
+                       release_after, settle, source_of, unit_file_names, unit_path)
 
 SENTINEL = "not the engine's\n"
 #: How many unit ids after the last known one a test plants files for.
@@ -45,11 +44,31 @@ def compile_one(host, engine, name: str = "m", k: int = 3):
     return m
 
 
+def call_to_enqueue_with(host, iseq, args) -> None:
+    """Call ``iseq`` with ``args`` through the call path until it is queued."""
+    while iseq.body.total_calls < host.options.min_calls:
+        host.call(iseq, *args)
+
+
 def settled_failure(host, engine, iseq) -> None:
     """Queue ``iseq`` through the call path and check that its compilation failed."""
     call_to_enqueue(host, iseq, host.options.min_calls)
     func = settle(host, engine, iseq)
     assert func == JitState.NOT_COMPILED, f"{iseq.name}: jit_func={func!r}"
+
+
+def next_unit_fails_untouched(shim, host, engine, planted, untouched) -> None:
+    """With ``planted`` entries at the names the next unit's .c may take, queue a method and
+    check that it fails without a compile and that ``untouched()`` still holds; then remove
+    the planted entries.  One unit was compiled before."""
+    try:
+        victim = define_affine(host, "victim", 5)
+        settled_failure(host, engine, victim)
+        assert untouched(), "a file planted at a unit's .c name was opened"
+        assert len(invocations_of(shim, "compile")) == 1, shim.describe()
+    finally:
+        for path in planted:
+            os.remove(path)
 
 
 def leftover_sources_and_libraries(tmp_dir) -> list[str]:
@@ -78,12 +97,6 @@ def test_compiled_methods_return_interpreter_results(mjit_host, mjit_engine):
         for a in args:
             assert host.call(m, *a) == host.interpret(m, *a), (m.name, a)
     assert len(host.events_of("jit_call")) - jit_calls == sum(map(len, cases.values()))
-
-
-def call_to_enqueue_with(host, iseq, args) -> None:
-    """Call ``iseq`` with ``args`` through the call path until it is queued."""
-    while iseq.body.total_calls < host.options.min_calls:
-        host.call(iseq, *args)
 
 
 @pytest.mark.mjit_clause("COMPILE-2")
@@ -120,14 +133,8 @@ def test_c_file_is_private_and_never_reused(mjit_cc, mjit_start, mjit_tmpdir):
     for path in planted:
         with open(path, "x") as f:
             f.write(SENTINEL)
-    try:
-        victim = define_affine(host, "victim", 5)
-        settled_failure(host, engine, victim)
-        assert [open(p).read() for p in planted] == [SENTINEL] * len(planted)
-        assert len(invocations_of(mjit_cc, "compile")) == 1, mjit_cc.describe()
-    finally:
-        for path in planted:
-            os.remove(path)
+    next_unit_fails_untouched(mjit_cc, host, engine, planted,
+                              lambda: [open(p).read() for p in planted] == [SENTINEL] * IDS_AHEAD)
 
 
 @pytest.mark.mjit_clause("COMPILE-3")
@@ -142,15 +149,9 @@ def test_symlink_at_c_file_name_is_not_followed(mjit_cc, mjit_start, mjit_tmpdir
              for n in range(1, IDS_AHEAD + 1)]
     for link in links:
         os.symlink(target, link)
-    try:
-        victim = define_affine(host, "victim", 5)
-        settled_failure(host, engine, victim)
-        assert target.read_text() == SENTINEL
-        assert all(os.path.islink(link) for link in links)
-        assert len(invocations_of(mjit_cc, "compile")) == 1, mjit_cc.describe()
-    finally:
-        for link in links:
-            os.remove(link)
+    next_unit_fails_untouched(
+        mjit_cc, host, engine, links,
+        lambda: target.read_text() == SENTINEL and all(map(os.path.islink, links)))
 
 
 @pytest.mark.mjit_clause("COMPILE-4")
@@ -238,7 +239,7 @@ def test_compiler_flags_follow_cruby(mjit_cc, mjit_host, mjit_engine):
     for name, k in (("a", 3), ("b", 5)):
         compile_one(host, engine, name, k)
     builds = invocations_of(mjit_cc, "pch") + invocations_of(mjit_cc, "compile")
-    links = [i for i in invocations_of(mjit_cc, "link")]
+    links = invocations_of(mjit_cc, "link")
     assert len(builds) >= 3 and links, mjit_cc.describe()
     for run in builds:
         assert "-DMJIT_CONFORMANCE_FLAG=1" in run.argv, run.argv

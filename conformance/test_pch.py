@@ -13,7 +13,7 @@ from pytest_mjit import JitState, is_compiled
 from pytest_mjit._deadline import wait_for
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compiled, define_affine,
-                       held_invocation, invocations_of, settle, source_of)
+                       held_invocation, invocations_of, source_of)
 
 pytestmark = pytest.mark.mjit_requires("pch")
 

@@ -9,7 +9,7 @@ import pytest
 from pytest_mjit import JitState, is_compiled
 
 from ._support import (COMPILE_WAIT, call_to_enqueue, compiled, define_affine,
-                       invocations_of, settle, source_of, symbol_at, unit_id_of)
+                       invocations_of, source_of, symbol_at, unit_id_of)
 
 
 def hold_worker(host, engine, name: str = "blocker"):
