@@ -156,8 +156,17 @@ def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
                 proc.wait()
             with _RUNNING_LOCK:
                 _RUNNING.discard(proc)
-    duration = time.monotonic() - start
-    log_text = log_path.read_text(errors="replace")
+    outcome = dict(returncode=proc.returncode, timed_out=timed_out, timeout=timeout,
+                   duration=time.monotonic() - start)
+    report.with_suffix(".run.json").write_text(json.dumps(outcome) + "\n")
+    return load_run(report)
+
+
+def load_run(report: Path) -> SuiteRun:
+    """The run whose report (and the log and outcome files beside it) ``run_suite`` wrote."""
+    outcome = json.loads(report.with_suffix(".run.json").read_text())
+    log_path = report.with_suffix(".log")
+    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
     problem = ""
     tests_seen: dict[str, dict[str, Any]] = {}
     if report.exists():
@@ -167,9 +176,11 @@ def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
             problem = f"unreadable report: {exc}"
     else:
         problem = "no report written: " + (log_text.strip().splitlines() or ["(no output)"])[-1]
-    if timed_out:
-        problem = f"interrupted after {timeout:.0f} s" + (f"; {problem}" if problem else "")
-    return SuiteRun(proc.returncode, timed_out, duration, tests_seen, problem, log_text)
+    if outcome["timed_out"]:
+        problem = f"interrupted after {outcome['timeout']:.0f} s" + (
+            f"; {problem}" if problem else "")
+    return SuiteRun(outcome["returncode"], outcome["timed_out"], outcome["duration"],
+                    tests_seen, problem, log_text)
 
 
 def tests_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -281,15 +292,17 @@ def _cell(text: str) -> str:
 
 
 def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
-               workdir: Path, progress=print) -> tuple[dict[str, Any], dict[str, SuiteRun]]:
-    """Run the reference engine and every mutant of ``names`` (``jobs`` processes at once);
-    return (reference facts, mutant name -> run)."""
-    runs: dict[str, SuiteRun] = {}
+               workdir: Path, reuse: bool = False,
+               progress=print) -> tuple[dict[str, Any], dict[str, SuiteRun]]:
+    """Run the reference engine and every mutant of ``names`` (``jobs`` processes at once),
+    or with ``reuse`` read the reports an earlier run kept in ``workdir``; return
+    (reference facts, mutant name -> run)."""
     started = time.monotonic()
 
     def one(name: str | None) -> SuiteRun:
         label = name or "(reference)"
-        run = run_suite(engine_spec(name), workdir / f"{name or '_reference'}.json", cc, timeout)
+        report = workdir / f"{name or '_reference'}.json"
+        run = load_run(report) if reuse else run_suite(engine_spec(name), report, cc, timeout)
         failed = sum(1 for t in run.tests.values() if t["status"] in CATCHING)
         progress(f"[{time.monotonic() - started:6.0f}s] {label}: {failed} failing test(s) "
                  f"in {run.duration:.0f}s" + (f" ({run.problem})" if run.problem else ""))
@@ -330,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help=f"seconds one suite run may take (default {DEFAULT_TIMEOUT:.0f})")
     parser.add_argument("--keep", metavar="DIR", help="keep the per-run reports and logs here")
+    parser.add_argument("--reuse", metavar="DIR",
+                        help="run nothing: build the matrix from the reports an earlier "
+                             "--keep DIR run left there")
     args = parser.parse_args(argv)
 
     current = mutant_names()
@@ -340,9 +356,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mjit-killmatrix-") as tmp:
-        workdir = Path(args.keep) if args.keep else Path(tmp)
+        workdir = Path(args.reuse or args.keep or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         reference, runs = run_matrix(names, args.cc, args.jobs, args.timeout, workdir,
+                                     reuse=bool(args.reuse),
                                      progress=lambda line: print(line, flush=True))
     broken = set(reference["failing_tests"])
     old = json.loads(MATRIX_JSON.read_text()) if args.only and MATRIX_JSON.exists() else {}
