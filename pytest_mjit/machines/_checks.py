@@ -13,7 +13,7 @@ from ..host._interp import StepBudget, interpret
 from ..host._maps import executable_ranges
 
 __all__ = ["Method", "ProtocolViolation", "StepState", "expected_result", "check_step",
-           "call_compiled", "gc_snapshot"]
+           "call_compiled", "gc_snapshot", "child_check"]
 
 _FUNC = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
 _STEP_LIMIT = 1_000_000
@@ -115,3 +115,18 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
 def gc_snapshot(methods: list[Method]) -> dict[int, Any]:
     """jit_func of every live method, taken when GC begins."""
     return {m.iseq.id: m.iseq.body.jit_func for m in methods if m.alive}
+
+
+def child_check(methods: list[Method], violations_before: int):
+    """``child_fn`` for ``host.fork``: problems with the methods as the child sees them."""
+    def check(host: Any) -> list[str]:
+        problems = []
+        for m in methods:
+            got = host.call(m.iseq, *m.args)
+            if got != m.expected:
+                problems.append(f"{m.iseq.name}{m.args}: returned {got} in the child, the "
+                                f"interpreter {m.expected}")
+        problems += [f"violation in the child: {v.detail}"
+                     for v in host.violations[violations_before:]]
+        return problems
+    return check

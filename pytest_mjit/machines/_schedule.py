@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .._deadline import DeadlineExceeded, scale
+from .._deadline import scale
 from .._watchdog import deadline
 from ..host import _gates
 from ._rig import Rig
@@ -71,7 +71,6 @@ class Scheduler:
         self._pending_fault: tuple[str, dict] | None = None
         self._rules = 0
         self._rules_noted = False
-        self._seen_events = 0
         self._seen_invocations = 0
         self._fingerprint: tuple = ()
         if controlled:
@@ -239,11 +238,8 @@ class Scheduler:
                                    f"{self._state()})")
 
     def audit(self) -> None:
-        """Note gated events that passed no gate and compiler runs that were not held."""
-        host, shim = self.rig.host, self.rig.shim
-        events = host.events
-        fresh, self._seen_events = events[self._seen_events:], len(events)
-        invocations = shim.invocations()
+        """Note compiler runs that started without being held while the schedule held them."""
+        invocations = self.rig.shim.invocations()
         new_inv, self._seen_invocations = (invocations[self._seen_invocations:],
                                            len(invocations))
         if not self.controlled:
@@ -252,7 +248,6 @@ class Scheduler:
             if inv.action == "run" and not self._rules_noted:
                 self.note_uncontrolled(f"compiler pid {inv.pid} ({inv.kind}) ran without "
                                        "being held")
-        del fresh  # host gates are passed by every gated event; nothing else to check
 
     def note_uncontrolled(self, what: str) -> None:
         self.uncontrolled += 1
@@ -264,9 +259,7 @@ class Scheduler:
 
 
 def run_bounded(fn: Callable[[], Any], what: str, seconds: float) -> Any:
-    """``fn()`` under a deadline (for client calls that should not block at all)."""
-    try:
-        with deadline(seconds, what):
-            return fn()
-    except DeadlineExceeded:
-        raise
+    """``fn()`` under a deadline (for client calls that should not block at all);
+    ``DeadlineExceeded`` after ``scale(seconds)``."""
+    with deadline(seconds, what):
+        return fn()
