@@ -41,7 +41,8 @@ QUEUE-2 M The worker always takes the queued unit whose ISeq has the most calls 
 QUEUE-3 M A unit whose ISeq is freed while still queued never reaches generate_code and leaves no files.
 QUEUE-4 M Unit ids are unique and grow; a unit's function symbol is _mjit<id>.
 QUEUE-5 M A finished or disabled engine compiles nothing and ignores add_iseq_to_process.
-QUEUE-6 M With max_cache_size active units the worker dequeues nothing unless unloading freed a slot.
+QUEUE-6 M With max_cache_size active units the worker dequeues nothing unless unloading freed a slot or a stop request woke it.
+  note: in the C a stop request ends the worker's wait and get_from_list still runs, so pausing with a full cache may compile one more unit.
 QUEUE-7 S Calls made while a unit waits in the queue change its priority before compilation starts.
 PCH [pch] Precompiled header
 PCH-1 M The precompiled header is built before the first unit is compiled.
@@ -51,6 +52,7 @@ PCH-4 M finish during the header build waits for that build to end; no compiler 
 PCH-5 M Without save_temps the header is deleted by finish in the process that built it, never by a forked child.
 PCH-6 O The header is named <tmp>/_ruby_mjit_hp<pid>u0.h.gch for both compiler families.
 PCH-7 M A tmp dir whose path holds a double quote or a backslash still works.
+  note: CRuby 2.7 escapes " and \ inside #include "...", but gcc and clang read include names literally, so the C's escaping breaks such paths; an engine must write the name so the compiler finds it (e.g. unescaped, or #include <...>).
 COMPILE - Compilation
 COMPILE-1 M Compiled code returns the interpreter's result for the same arguments.
 COMPILE-2 M A unit's .c, .o and .so are <tmp>/_ruby_mjit_p<pid>u<id> with that suffix.
@@ -62,14 +64,17 @@ COMPILE-7 O Compiler flags follow CRuby's choice for gcc (PIC, shared, no warnin
 COMPILE-8 M Without save_temps the .c and .so are deleted once loaded; with save_temps they remain.
 LOAD - Loading
 LOAD-1 M jit_func becomes a function only after the .so is loaded and _mjit<id> resolved; a failed dlopen or dlsym gives NOT_COMPILED.
+  note: the C returns NOT_ADDED from a failed dlopen; the clause asks for NOT_COMPILED, which the host treats the same for calls and never re-queues.
 LOAD-2 M A result is published under the engine lock and only for a live ISeq; a freed ISeq's unit is dropped.
 LOAD-3 M A method that failed to compile is never queued again by calling it (until recompile).
 GC - Garbage collection
 GC-1 M generate_code never runs between gc_start_hook and gc_exit_hook.
+  note: the C takes in_jit back after a copy job without waiting for GC to end; an engine must wait (the reference does), or generation resumes inside a GC.
 GC-2 M gc_start_hook waits for a running generate_code (outside a copy-job wait) and returns once it ends.
 GC-3 M A worker about to generate code when GC starts waits for gc_exit_hook and then carries on.
 GC-4 M No result is published while GC runs.
-GC-5 M An ISeq freed by a GC its unit was waiting on is not compiled and no files of it appear.
+GC-5 M An ISeq freed by a GC its unit was waiting on is not compiled and no files of it but the .c (created before the GC wait, removed after) appear.
+  note: section 2.3 of the protocol creates the .c before waiting for GC; the GC tests use its appearance as the sign that the worker took the unit.
 GC-6 M in_jit is released on every way out of generate_code, failure included, so a later GC never blocks.
 GC-7 M mark keeps the copy job's ISeq and every queued ISeq alive.
 COPYJOB [copy_job] Copy job
@@ -103,17 +108,19 @@ FORK-5 M A fork during a compile completes, and the parent's unit still compiles
 FORK-6 M Code compiled before the fork can be called in the child.
 COMPACT [compaction] Compaction
 COMPACT-1 M When the queue empties with several active units (not in wait mode), their code is linked into one .so and every live ISeq points into it.
-  note: CRuby 2.7 holds the engine lock across the compaction link (a known TODO in the C); the clause does not require it.
+  note: CRuby 2.7 holds the engine lock across the compaction link (a known TODO in the C); the clause does not require it. Its rebinding does not wait for in_gc, so GC-4 covers unit results only.
 COMPACT-2 M Compacted functions return the interpreter's results.
 COMPACT-3 M A failed compaction link keeps every jit_func as it was and callable.
 COMPACT-4 M Compaction skips ISeqs freed meanwhile and does not bring them back.
 COMPACT-5 M The .o files a later compaction needs stay until finish or unload, and finish deletes them.
+  note: the .o of a unit whose ISeq was freed also goes when that unit is freed.
 COMPACT-6 S Compaction at max_cache_size happens in wait mode too.
 UNLOAD [unload] Unloading
-UNLOAD-1 M Enqueueing into a full cache unloads down to max_cache_size minus a tenth of it, least-called first.
+UNLOAD-1 M Enqueueing into a full cache unloads down to max_cache_size minus a tenth of the active units (counted after dropping freed ones), least-called first.
+  note: the C computes delete_num = active_units.length / 10, not max_cache_size / 10.
 UNLOAD-2 M Code of an ISeq with a frame on any stack is never unloaded.
 UNLOAD-3 M An unloaded ISeq becomes NOT_COMPILED and calling it never queues it again.
-UNLOAD-4 M Unloaded code is dlclosed and its .o deleted unless inherited.
+UNLOAD-4 M Unloaded code is dlclosed (its own .so unmapped; a compacted copy stays until finish) and its .o deleted unless inherited.
 UNLOAD-5 M Units of freed ISeqs go first.
 UNLOAD-6 S In wait mode, when nothing can be unloaded, max_cache_size grows by one so the waiting call cannot hang.
 RECOMPILE [recompile] Recompilation
@@ -126,15 +133,19 @@ WAIT-1 M In wait mode the call that reaches min_calls already returns the compil
 WAIT-2 M wait gives up after wait_timeout with NOT_COMPILED and a warning when the compiler is stuck.
 WAIT-3 M wait returns promptly once the precompiled header failed.
 OPT - Options
-OPT-1 M max_cache_size <= 0 means 100, below 10 means 10; min_calls 0 means 10000.
+OPT-1 M max_cache_size <= 0 means 100, below 10 means 10; min_calls 0 means 10000; the engine honours the normalised values.
+  note: pytest_mjit.Options normalises, so an engine only ever sees normalised values; the test checks that it keeps to them.
 OPT-2 M The tmp dir is TMPDIR, else TMP, else the system default, skipping one that is not a writable directory or is world-writable without the sticky bit.
-OPT-3 M debug uses debug flags in place of optimisation flags, and debug_flags reach every compile.
-OPT-4 S verbose >= 1 reports each unit's success or failure and each compaction; 0 is silent; warnings shows warnings only.
+OPT-3 M debug uses debug flags in place of optimisation flags, and debug_flags reach the header build and every unit compile.
+  note: in the C the added debug flags are not passed to the link.
+OPT-4 S verbose >= 1 reports each unit's success, each failed code generation and each compaction; 0 is silent; warnings shows warnings only.
+  note: in the C a compile or link failure is reported at verbose 2, not 1.
 OPT-5 M save_temps keeps the .c, .o, .so files and the precompiled header.
 SERIAL [class_serials] Class serials
 SERIAL-1 M An added class serial is valid and a removed one is not, and asking is safe from the worker.
 FAULT - Faults
 FAULT-1 M finish or pause during a compile waits for the compiler to exit without holding the engine lock, so GC hooks and free_iseq still return.
+  note: GC hooks are main-thread calls; while pause or finish blocks the main thread they run from the stop loop's interrupt check, which is how the test drives them.
 FAULT-2 M A compiler killed by a signal is a failed compile, not an engine crash.
 FAULT-3 M An unwritable tmp dir disables the engine or fails units cleanly; no exception reaches the host.
 FAULT-4 M A missing compiler only makes the header build fail (see PCH-3); the engine survives.
