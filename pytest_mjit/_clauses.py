@@ -68,8 +68,8 @@ LOAD-1 M jit_func becomes a function only after the .so is loaded and _mjit<id> 
 LOAD-2 M A result is published under the engine lock and only for a live ISeq; a freed ISeq's unit is dropped.
 LOAD-3 M A method that failed to compile is never queued again by calling it (until recompile).
 GC - Garbage collection
-GC-1 M generate_code never runs between gc_start_hook and gc_exit_hook.
-  note: the C takes in_jit back after a copy job without waiting for GC to end; an engine must wait (the reference does), or generation resumes inside a GC.
+GC-1 M generate_code is never entered between gc_start_hook and gc_exit_hook.
+  note: the C takes in_jit back after a copy job without waiting for GC to end, so the rest of a generation may overlap a GC that started during the job; the reference waits there, and the clause checks entry only.
 GC-2 M gc_start_hook waits for a running generate_code (outside a copy-job wait) and returns once it ends.
 GC-3 M A worker about to generate code when GC starts waits for gc_exit_hook and then carries on.
 GC-4 M No result is published while GC runs.
@@ -82,6 +82,7 @@ COPYJOB-1 M Call caches are read on the main thread only, by the postponed job.
 COPYJOB-2 M GC can start and end while the worker waits for the copy job.
 COPYJOB-3 M Compiled code reflects the cache values as of when the job ran on the main thread.
 COPYJOB-4 M Freeing the ISeq while its copy job waits fails the copy; the freed ISeq is never read.
+  note: the C's handler does not wake the worker when the ISeq was freed; it sleeps until the next wakeup, so the test queues another method.
 COPYJOB-5 M Stopping, pausing or finishing while the worker waits for a copy job completes.
 COPYJOB-6 M A copy job that runs after the engine gave up does nothing.
 COPYJOB-7 M In wait mode the copy runs inline on the worker without a postponed job.
@@ -130,8 +131,10 @@ RECOMPILE-3 M recompile of an ISeq that is not compiled does nothing.
 RECOMPILE-4 M Freeing an ISeq also clears it from stale units.
 WAIT - Wait mode
 WAIT-1 M In wait mode the call that reaches min_calls already returns the compiled result.
-WAIT-2 M wait gives up after wait_timeout with NOT_COMPILED and a warning when the compiler is stuck.
+WAIT-2 M wait gives up after wait_timeout with NOT_COMPILED and a warning (shown with warnings or verbose) when the compiler is stuck.
+  note: as in the C, a compile that ends later may still publish its code over NOT_COMPILED.
 WAIT-3 M wait returns promptly once the precompiled header failed.
+  note: only observable for an engine that builds a precompiled header; for others the test is skipped and the clause is UNRESOLVED.
 OPT - Options
 OPT-1 M max_cache_size <= 0 means 100, below 10 means 10; min_calls 0 means 10000; the engine honours the normalised values.
   note: pytest_mjit.Options normalises, so an engine only ever sees normalised values; the test checks that it keeps to them.
