@@ -30,6 +30,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def suite_command(engine: str, report: Path, cc: str | None,
     """The pytest command line that runs the conformance suite (or only ``tests``, paths
     with ``::`` test names) against ``engine`` in one process and writes ``report``."""
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-           "-q", "-rN", f"--mjit-engine={engine}", f"--mjit-report={report}",
+           "-v", "-rN", f"--mjit-engine={engine}", f"--mjit-report={report}",
            f"--mjit-seed={SEED}", f"--mjit-preset={PRESET}"]
     if cc:
         cmd.append(f"--mjit-cc={cc}")
@@ -176,11 +177,23 @@ def load_run(report: Path) -> SuiteRun:
             problem = f"unreadable report: {exc}"
     else:
         problem = "no report written: " + (log_text.strip().splitlines() or ["(no output)"])[-1]
+        tests_seen = failures_in_log(log_text)
     if outcome["timed_out"]:
         problem = f"interrupted after {outcome['timeout']:.0f} s" + (
             f"; {problem}" if problem else "")
     return SuiteRun(outcome["returncode"], outcome["timed_out"], outcome["duration"],
                     tests_seen, problem, log_text)
+
+
+_VERBOSE_FAILURE = re.compile(r"^(\S+::\S+) (FAILED|ERROR)\b", re.MULTILINE)
+
+
+def failures_in_log(log_text: str) -> dict[str, dict[str, Any]]:
+    """Failed tests named in a ``pytest -v`` log, for a run killed before it wrote its report.
+    Their clauses are unknown here (filled in from the reference run's report)."""
+    return {m.group(1): dict(status="FAIL", reason="from the log of a run that was killed",
+                             duration=0.0, clauses=[])
+            for m in _VERBOSE_FAILURE.finditer(log_text)}
 
 
 def tests_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -194,17 +207,20 @@ def tests_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return tests
 
 
-def catching_tests(run: SuiteRun, broken_on_ref: set[str]) -> list[dict[str, Any]]:
+def catching_tests(run: SuiteRun, reference: dict[str, Any]) -> list[dict[str, Any]]:
     """Tests of ``run`` that caught the engine (FAIL or UNRESOLVED), except those that also
     fail against the reference engine; sorted with plain failures first, then fastest."""
-    found = [dict(nodeid=nodeid, **rec) for nodeid, rec in run.tests.items()
+    broken_on_ref = set(reference["failing_tests"])
+    clauses_of = reference["test_clauses"]
+    found = [dict(nodeid=nodeid, **dict(rec, clauses=rec["clauses"] or clauses_of.get(nodeid, [])))
+             for nodeid, rec in run.tests.items()
              if rec["status"] in CATCHING and nodeid not in broken_on_ref]
     return sorted(found, key=lambda t: (t["status"] != "FAIL", t["duration"], t["nodeid"]))
 
 
-def mutant_entry(name: str, run: SuiteRun, broken_on_ref: set[str]) -> dict[str, Any]:
+def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any]) -> dict[str, Any]:
     """The docs/mutants.json entry of one mutant."""
-    tests = catching_tests(run, broken_on_ref)
+    tests = catching_tests(run, reference)
     clauses = sorted({c for t in tests for c in t["clauses"]}, key=_clause_key)
     deadline_only = sorted({c for c in clauses
                             if all(t["status"] == "UNRESOLVED" for t in tests
@@ -328,7 +344,8 @@ def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
         failing_tests=sorted(n for n, t in ref_run.tests.items() if t["status"] in CATCHING),
         clauses_with_tests=sorted({c for t in ref_run.tests.values() for c in t["clauses"]},
                                   key=_clause_key),
-        test_count=len(ref_run.tests))
+        test_count=len(ref_run.tests),
+        test_clauses={n: t["clauses"] for n, t in sorted(ref_run.tests.items())})
     return reference, runs
 
 
@@ -361,10 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         reference, runs = run_matrix(names, args.cc, args.jobs, args.timeout, workdir,
                                      reuse=bool(args.reuse),
                                      progress=lambda line: print(line, flush=True))
-    broken = set(reference["failing_tests"])
     old = json.loads(MATRIX_JSON.read_text()) if args.only and MATRIX_JSON.exists() else {}
     mutants = {n: m for n, m in old.get("mutants", {}).items() if n in current}
-    mutants.update({name: mutant_entry(name, run, broken) for name, run in runs.items()})
+    mutants.update({name: mutant_entry(name, run, reference) for name, run in runs.items()})
     matrix = dict(preset=PRESET, seed=SEED, cc=args.cc or "default", reference=reference,
                   mutants=dict(sorted(mutants.items())))
     matrix.update(matrix_facts(matrix))
