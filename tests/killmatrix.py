@@ -53,6 +53,9 @@ PRESET = "quick"
 DEFAULT_TIMEOUT = 900.0
 #: Seconds pytest gets after SIGINT to write its report before the group is killed.
 INTERRUPT_GRACE = 30.0
+#: A mutant caught by more than this share of the clauses that have tests is a blanket
+#: mutant: its catches say little about any one clause.
+BLANKET_SHARE = 0.5
 #: Test statuses (pytest_mjit report) that mean the suite reported a problem.
 CATCHING = ("FAIL", "UNRESOLVED")
 
@@ -252,15 +255,25 @@ def must_clauses() -> dict[str, str]:
 
 
 def matrix_facts(matrix: dict[str, Any]) -> dict[str, Any]:
-    """Derived lists: mutants not caught, MUST clauses that caught none (and whether the
-    suite has a test for them at all)."""
+    """Derived lists: mutants not caught; blanket mutants (caught by more than
+    BLANKET_SHARE of the tested clauses, e.g. through a leak check every test makes); MUST
+    clauses that caught no mutant (and whether the suite has a test for them at all); MUST
+    clauses that caught only blanket mutants."""
     mutants = matrix["mutants"]
-    caught_by = {c for m in mutants.values() for c in m["clauses"]}
     tested = {c for ref in matrix["references"].values() for c in ref["clauses_with_tests"]}
+    blanket = sorted(n for n, m in mutants.items()
+                     if len(m["clauses"]) > BLANKET_SHARE * max(1, len(tested)))
+    caught_by = {c for m in mutants.values() for c in m["clauses"]}
+    caught_specifically = {c for n, m in mutants.items() if n not in blanket
+                           for c in m["clauses"]}
+    must = must_clauses()
     idle = [dict(id=cid, statement=text, has_tests=cid in tested)
-            for cid, text in must_clauses().items() if cid not in caught_by]
+            for cid, text in must.items() if cid not in caught_by]
+    only_blanket = [dict(id=cid, statement=text) for cid, text in must.items()
+                    if cid in caught_by and cid not in caught_specifically]
     return dict(not_caught=sorted(n for n, m in mutants.items() if m["outcome"] != "CAUGHT"),
-                must_clauses_catching_none=idle)
+                blanket_mutants=blanket, must_clauses_catching_none=idle,
+                must_clauses_catching_only_blanket_mutants=only_blanket)
 
 
 def markdown(matrix: dict[str, Any]) -> str:
@@ -279,7 +292,9 @@ def markdown(matrix: dict[str, Any]) -> str:
            "runs again with clang. `tests/test_mutants.py` replays each catch from "
            "`docs/mutants.json`.", "",
            f"**{caught} of {len(mutants)} mutants caught.** "
-           f"{len(facts['must_clauses_catching_none'])} MUST clauses caught no mutant.", "",
+           f"{len(facts['must_clauses_catching_none'])} MUST clauses caught no mutant; "
+           f"{len(facts['must_clauses_catching_only_blanket_mutants'])} more caught only "
+           "blanket mutants.", "",
            "| Mutant | The bug | Outcome | Caught by clauses | Tests that failed |",
            "|---|---|---|---|---|"]
     for name, m in sorted(mutants.items()):
@@ -298,6 +313,12 @@ def markdown(matrix: dict[str, Any]) -> str:
     out += ["", "## MUST clauses that caught no mutant", ""]
     out += [f"- {c['id']}: {c['statement']}" + ("" if c["has_tests"] else " *(no test yet)*")
             for c in facts["must_clauses_catching_none"]] or ["None."]
+    out += ["", "## MUST clauses that caught only blanket mutants", "",
+            f"A blanket mutant fails more than {BLANKET_SHARE:.0%} of the clauses that have "
+            "tests (" + (", ".join(f"`{n}`" for n in facts["blanket_mutants"]) or "none")
+            + "), so its catches do not show that a clause's own tests work.", ""]
+    out += [f"- {c['id']}: {c['statement']}"
+            for c in facts["must_clauses_catching_only_blanket_mutants"]] or ["None."]
     out += ["", "## Tests that fail against the reference engine", "",
             "These count for no catch until they pass against `mjit_ref`.", ""]
     out += [f"- `{t}` ({cc})" for cc, ref in sorted(matrix["references"].items())
@@ -410,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     facts = matrix_facts(matrix)
     print(f"{len(mutants) - len(facts['not_caught'])} of {len(mutants)} mutants caught; "
           f"not caught: {', '.join(facts['not_caught']) or 'none'}; MUST clauses catching "
-          f"none: {len(facts['must_clauses_catching_none'])}; "
+          f"none: {len(facts['must_clauses_catching_none'])}, only blanket mutants: "
+          f"{len(facts['must_clauses_catching_only_blanket_mutants'])}; "
           f"{time.monotonic() - start:.0f} s; wrote {MATRIX_MD.relative_to(ROOT)} and "
           f"{MATRIX_JSON.relative_to(ROOT)}")
     return 0 if not facts["not_caught"] else 1
