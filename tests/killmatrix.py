@@ -372,6 +372,10 @@ def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
     return reference, runs
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.killmatrix",
                                      description=__doc__.split("\n\n")[0])
@@ -387,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run nothing: build the matrix from the reports an earlier "
                              "--keep DIR run left there")
     args = parser.parse_args(argv)
+    # SIGTERM (and SIGINT, which a shell's background job ignores) end the runs in flight.
+    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, _terminated)
 
     current = mutant_names()
     unknown = sorted(set(args.only or ()) - set(current))
