@@ -257,18 +257,6 @@ def release_after(host, kind: str, since: int, opener, timeout: float = STEP_WAI
     return Helper(run, name=f"release-after-{kind}")
 
 
-@contextlib.contextmanager
-def gc_open(host):
-    """``host.gc_begin()`` on entry; ``host.gc_end()`` on exit if the host is still in GC,
-    so that a failing check inside a GC never leaves the worker waiting for its end."""
-    host.gc_begin()
-    try:
-        yield
-    finally:
-        if host.in_gc:
-            host.gc_end()
-
-
 # -- compiler runs, unit ids and symbols, seen from outside the engine -------------------------
 
 _UNIT_FILE = re.compile(r"_ruby_mjit_p(\d+)u(\d+)\.(c|o|so)")
