@@ -72,6 +72,17 @@ def summary_of(name: str) -> str:
     return " ".join(doc.strip().split("\n\n")[0].split())
 
 
+def equivalent_reason(name: str) -> str | None:
+    """Why the mutant cannot be told from mjit_ref, if its module says so with a top-level
+    ``EQUIVALENT = "..."``; such a mutant is listed but not required to be caught."""
+    for node in ast.parse((MUTANTS_DIR / f"{name}.py").read_text()).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "EQUIVALENT"
+                and isinstance(node.value, ast.Constant)):
+            return str(node.value.value)
+    return None
+
+
 def engine_spec(name: str | None) -> str:
     """``--mjit-engine`` value of a mutant, or of the reference engine for None."""
     return "ref" if name is None else f"tests.mutants.{name}:create_engine"
@@ -236,7 +247,7 @@ def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any]) -> dict[st
         outcome = "ERROR"
     else:
         outcome = "NOT CAUGHT"
-    return dict(summary=summary_of(name), outcome=outcome, timed_out=run.timed_out,
+    return dict(summary=summary_of(name), outcome=outcome, equivalent=equivalent_reason(name), timed_out=run.timed_out,
                 problem=run.problem, duration=round(run.duration, 1), clauses=clauses,
                 deadline_clauses=deadline_only,
                 tests=[dict(nodeid=t["nodeid"], status=t["status"], clauses=t["clauses"],
@@ -271,7 +282,9 @@ def matrix_facts(matrix: dict[str, Any]) -> dict[str, Any]:
             for cid, text in must.items() if cid not in caught_by]
     only_blanket = [dict(id=cid, statement=text) for cid, text in must.items()
                     if cid in caught_by and cid not in caught_specifically]
-    return dict(not_caught=sorted(n for n, m in mutants.items() if m["outcome"] != "CAUGHT"),
+    return dict(not_caught=sorted(n for n, m in mutants.items()
+                                  if m["outcome"] != "CAUGHT" and not m.get("equivalent")),
+                equivalent=sorted(n for n, m in mutants.items() if m.get("equivalent")),
                 blanket_mutants=blanket, must_clauses_catching_none=idle,
                 must_clauses_catching_only_blanket_mutants=only_blanket)
 
@@ -310,6 +323,11 @@ def markdown(matrix: dict[str, Any]) -> str:
     out += [f"- `{n}`: {mutants[n]['outcome']}"
             + (f" ({_cell(mutants[n]['problem'])})" if mutants[n]["problem"] else "")
             for n in facts["not_caught"]] or ["None."]
+    out += ["", "## Equivalent mutants", "",
+            "Their module says no test can tell them from the reference engine "
+            "(`EQUIVALENT = \"why\"`); they are not required to be caught.", ""]
+    out += [f"- `{n}`: {mutants[n]['outcome']}: {_cell(mutants[n]['equivalent'])}"
+            for n in facts["equivalent"]] or ["None."]
     out += ["", "## MUST clauses that caught no mutant", ""]
     out += [f"- {c['id']}: {c['statement']}" + ("" if c["has_tests"] else " *(no test yet)*")
             for c in facts["must_clauses_catching_none"]] or ["None."]
