@@ -153,11 +153,15 @@ def test_job_run_after_worker_gave_up_does_nothing(mjit_host, mjit_engine):
     call_to_enqueue(host, caller, host.options.min_calls)
     gate.wait_reached()
     # The worker registers its job only once pause is stopping it (the stop loop checks
-    # interrupts), so the job is still pending when the worker gives up.
+    # interrupts), and those checks leave jobs queued, so the job is still pending when the
+    # worker gives up and first runs after resume.
+    host.defer_postponed_jobs = True
     helper = release_on_event(host, "check_ints", gate)
     with bounded(STEP_WAIT, "pause while the worker registers a copy job"):
         assert engine.pause(wait=False) is True
     helper.join()
+    assert host.pending_postponed_jobs == 1, "the worker registered no copy job"
+    host.defer_postponed_jobs = False
     assert engine.resume() is True
     host.check_ints()
     assert not _copies_of(host, caller), "a job run after the worker gave up copied caches"

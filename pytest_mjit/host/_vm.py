@@ -49,6 +49,10 @@ class Host:
         self.step_limit = step_limit
         #: While True, ``register_postponed_job`` refuses (returns False).
         self.refuse_postponed_jobs = False
+        #: While True, interrupt checks leave postponed jobs queued, as MRI's
+        #: ``RUBY_VM_CHECK_INTS`` may when the thread is not at TAG_NONE (the reason the C's
+        #: copy-job wait also ends on a stop request, STOP-5).
+        self.defer_postponed_jobs = False
         self._log = EventLog()
         self._gates = GatePoints(self._violation)
         self._lock = threading.Lock()
@@ -221,7 +225,8 @@ class Host:
     def _call(self, iseq: ISeq, args: list[int]) -> int:
         if len(self._frames) >= MAX_CALL_DEPTH:
             raise MjitError(f"call of {iseq.name!r} nests deeper than {MAX_CALL_DEPTH} frames")
-        self._jobs.run_pending()
+        if not self.defer_postponed_jobs:
+            self._jobs.run_pending()
         self._frames.append(iseq)
         try:
             body = iseq._body
@@ -314,7 +319,8 @@ class Host:
         if not self._on_main("check_ints"):
             return
         self._log.record("check_ints")
-        self._jobs.run_pending()
+        if not self.defer_postponed_jobs:
+            self._jobs.run_pending()
 
     def sleep(self, seconds: float) -> None:
         """Sleep, running postponed jobs before and after (C: ``rb_thread_wait_for``)."""
