@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from .._errors import EngineStateError
 from ..strategies import define_program, int64s, programs
@@ -16,6 +16,7 @@ from ._checks import (Method, ProtocolViolation, StepState, check_step, child_ch
 from ._rig import Rig, RigConfig
 from ._schedule import Scheduler, run_bounded
 from ._trace import Trace
+from ._worker_rules import SchedulerRules, _host_free, _running, _started
 
 __all__ = ["ProtocolMachine", "machine_class", "CALL_SECONDS", "BLOCKING_SECONDS"]
 
@@ -25,23 +26,13 @@ CALL_SECONDS = 20.0
 BLOCKING_SECONDS = 30.0
 
 _index = st.integers(0, 63)
-_FAULTS = st.sampled_from(["fail", "crash", "slow", "hang"])
+#: The finish rule is offered only after this many steps.
+FINISH_AFTER_STEPS = 10
+#: How many held points the worker may pass after a host action (a draw of every such rule).
+_THEN = st.integers(0, 3)
 
 
-def _started(self: "ProtocolMachine") -> bool:
-    return self.rig is not None and not self.finished
-
-
-def _running(self: "ProtocolMachine") -> bool:
-    return _started(self) and not self.in_gc
-
-
-def _host_free(self: "ProtocolMachine") -> bool:
-    """The host can run code: started (finished too: calls are then interpreted), not in GC."""
-    return self.rig is not None and not self.in_gc
-
-
-class ProtocolMachine(RuleBasedStateMachine):
+class ProtocolMachine(SchedulerRules):
     """One example: a fresh engine driven by drawn steps.  Subclasses made by
     ``machine_class`` set ``config`` and ``controlled``."""
 
@@ -81,8 +72,15 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.sched.check_still()
         self.trace.step(text)
 
-    def _settle(self) -> None:
+    def _settle(self, then: int = 0) -> None:
+        """Settle; then let the worker pass up to ``then`` held points, settling after each."""
         self.sched.settle()
+        if then and self.trace.steps:
+            self.trace.steps[-1] += f" then pass {then}"
+        for _ in range(then if self.sched.controlled else 0):
+            if self.sched.release_next() is None:
+                break
+            self.sched.settle()
 
     def _fail(self, message: str) -> None:
         steps = len(self.trace.steps)
@@ -102,6 +100,13 @@ class ProtocolMachine(RuleBasedStateMachine):
     def _live(self) -> list[Method]:
         return [m for m in self.methods if m.alive]
 
+    def _pick(self, i: int) -> Method | None:
+        """The ``i``-th live method (modulo), or None when GC freed them all."""
+        live = self._live()
+        if not live:
+            self.trace.note("no live method to use")
+        return live[i % len(live)] if live else None
+
     def _bounded(self, fn, what: str) -> Any:
         return run_bounded(fn, what, CALL_SECONDS)
 
@@ -110,20 +115,24 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     # -- start -----------------------------------------------------------------------------
 
-    @initialize(pch_fault=st.sampled_from(["none", "none", "none", "fail", "crash"]),
-                spec=programs(max_functions=3), pool=st.lists(int64s(), min_size=3, max_size=3))
-    def start(self, pch_fault: str, spec, pool) -> None:
+    @initialize(pch_fault=st.sampled_from(["none"] * 6 + ["fail", "crash"]),
+                pch_pass=st.sampled_from([True, True, True, False]), spec=programs(max_functions=3),
+                pool=st.lists(int64s(), min_size=3, max_size=3))
+    def start(self, pch_fault: str, pch_pass: bool, spec, pool) -> None:
         """A fresh engine with a first program; the PCH build (the first compiler run) may be
-        made to fail."""
+        made to fail, and may be let through at once (``pch_pass``)."""
         self.rig = Rig(self.config)
         self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled)
-        self.trace.step(f"start(pch_fault={pch_fault!r}, {len(spec.functions)} methods)")
+        self.trace.step(f"start(pch_fault={pch_fault!r}, pch_pass={pch_pass}, "
+                        f"{len(spec.functions)} methods)")
         self.pch_fault = pch_fault
         if pch_fault != "none":
             self.sched.inject(pch_fault)
         self._bounded(self.rig.start, "engine.init()")
         self._define(spec, pool)
         self._settle()
+        if pch_pass and self.sched.release_next(who="start") is not None:
+            self._settle()
 
     def _define(self, spec, pool) -> None:
         number = self.programs
@@ -136,29 +145,32 @@ class ProtocolMachine(RuleBasedStateMachine):
     # -- host actions --------------------------------------------------------------------------
 
     @precondition(_host_free)
-    @rule(spec=programs(max_functions=3), pool=st.lists(int64s(), min_size=3, max_size=3))
-    def define(self, spec, pool) -> None:
+    @rule(spec=programs(max_functions=3), pool=st.lists(int64s(), min_size=3, max_size=3),
+          then=_THEN)
+    def define(self, spec, pool, then: int = 0) -> None:
         """Define a program (a few methods calling earlier ones), each checked with ``pool``."""
         self._step(f"define({len(spec.functions)} methods)")
         self._define(spec, pool)
-        self._settle()
+        self._settle(then)
 
-    @precondition(lambda self: _host_free(self) and self._live())
-    @rule(i=_index, times=st.integers(1, 4))
-    def call(self, i: int, times: int) -> None:
+    @precondition(lambda self: _host_free(self) and self.methods)
+    @rule(i=_index, times=st.integers(1, 4), then=_THEN)
+    def call(self, i: int, times: int, then: int = 0) -> None:
         """Call a live method through the call path (it may be queued at min_calls)."""
-        m = self._live()[i % len(self._live())]
+        m = self._pick(i)
+        if m is None:
+            return
         self._step(f"call({m.iseq.name}{m.args} x{times})")
         for _ in range(times):
             got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
             if got != m.expected:
                 self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
                            f"the interpreter {m.expected}")
-        self._settle()
+        self._settle(then)
 
-    @precondition(lambda self: _host_free(self) and self._live())
-    @rule(times=st.integers(1, 3))
-    def call_all(self, times: int) -> None:
+    @precondition(lambda self: _host_free(self) and self.methods)
+    @rule(times=st.integers(1, 3), then=_THEN)
+    def call_all(self, times: int, then: int = 0) -> None:
         """Call every live method ``times`` times, in definition order."""
         self._step(f"call_all(x{times})")
         for m in self._live():
@@ -167,79 +179,85 @@ class ProtocolMachine(RuleBasedStateMachine):
                 if got != m.expected:
                     self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
                                f"the interpreter {m.expected}")
-        self._settle()
+        self._settle(then)
 
-    @precondition(lambda self: _host_free(self) and self._live())
-    @rule(i=_index)
-    def unroot(self, i: int) -> None:
+    @precondition(lambda self: _host_free(self) and self.methods)
+    @rule(i=_index, then=_THEN)
+    def unroot(self, i: int, then: int = 0) -> None:
         """Make a method unreachable for the next GC (unless something else keeps it)."""
-        m = self._live()[i % len(self._live())]
+        m = self._pick(i)
+        if m is None:
+            return
         self._step(f"unroot({m.iseq.name})")
         self.rig.host.unroot(m.iseq)
-        self._settle()
+        self._settle(then)
 
     @precondition(_host_free)
-    @rule()
-    def gc(self) -> None:
+    @rule(then=_THEN)
+    def gc(self, then: int = 0) -> None:
         """A whole GC (gc_start_hook may wait for code generation: gates are pumped)."""
         self._step("gc()")
         self._blocking(self.rig.host.gc, "host.gc()")
-        self._settle()
+        self._settle(then)
 
     @precondition(_running)
-    @rule()
-    def gc_begin(self) -> None:
+    @rule(then=_THEN)
+    def gc_begin(self, then: int = 0) -> None:
         """Start a GC and sweep; it stays open across the following steps until gc_end."""
         self._step("gc_begin()")
         self._blocking(self.rig.host.gc_begin, "host.gc_begin()")
         self.in_gc = True
         self.checks.at_gc_begin = gc_snapshot(self.methods)
         self._bounded(self.rig.host.gc_sweep, "host.gc_sweep()")
-        self._settle()
+        self._settle(then)
 
     @precondition(lambda self: _started(self) and self.in_gc)
-    @rule()
-    def gc_end(self) -> None:
+    @rule(then=_THEN)
+    def gc_end(self, then: int = 0) -> None:
         self._step("gc_end()")
         self._bounded(self.rig.host.gc_end, "host.gc_end()")
         self.in_gc = False
         self.checks.at_gc_begin = None
-        self._settle()
+        self._settle(then)
 
     @precondition(_running)
-    @rule()
-    def check_ints(self) -> None:
+    @rule(then=_THEN)
+    def check_ints(self, then: int = 0) -> None:
         """Run pending postponed jobs (the copy job's handler) on the main thread."""
         self._step("check_ints()")
         self._bounded(self.rig.host.check_ints, "host.check_ints()")
-        self._settle()
+        self._settle(then)
 
-    @precondition(lambda self: _running(self) and self._live()
+    @precondition(lambda self: _running(self) and self.methods
                   and "recompile" in self.rig.capabilities)
-    @rule(i=_index)
-    def recompile(self, i: int) -> None:
-        m = self._live()[i % len(self._live())]
+    @rule(i=_index, then=_THEN)
+    def recompile(self, i: int, then: int = 0) -> None:
+        m = self._pick(i)
+        if m is None:
+            return
         self._step(f"recompile({m.iseq.name})")
         self._bounded(lambda: self.rig.engine.recompile(m.iseq), "engine.recompile()")
-        self._settle()
+        self._settle(then)
 
-    @precondition(lambda self: _running(self) and self._live())
-    @rule(i=_index)
-    def hold_frame(self, i: int) -> None:
+    @precondition(lambda self: _running(self) and self.methods)
+    @rule(i=_index, then=_THEN)
+    def hold_frame(self, i: int, then: int = 0) -> None:
         """Keep a frame of a method on the stack (a suspended continuation)."""
-        m = self._live()[i % len(self._live())]
+        m = self._pick(i)
+        if m is None:
+            return
         self._step(f"hold_frame({m.iseq.name})")
         stack = contextlib.ExitStack()
         stack.enter_context(self.rig.host.frame(m.iseq))
         self.frames.append(stack)
-        self._settle()
+        self._settle(then)
 
     @precondition(lambda self: _running(self) and self.frames)
-    @rule()
-    def drop_frame(self) -> None:
+    @rule(then=_THEN)
+    def drop_frame(self, then: int = 0) -> None:
         self._step("drop_frame()")
         self.frames.pop().close()
-        self._settle()
+        self._settle(then)
 
     # -- engine life cycle ----------------------------------------------------------------------
 
@@ -259,30 +277,30 @@ class ProtocolMachine(RuleBasedStateMachine):
             return None
 
     @precondition(_running)
-    @rule(wait=st.booleans())
-    def pause(self, wait: bool) -> None:
+    @rule(wait=st.booleans(), then=_THEN)
+    def pause(self, wait: bool, then: int = 0) -> None:
         self._step(f"pause(wait={wait})")
         got = self._client(lambda: self.rig.engine.pause(wait=wait), "engine.pause()", True)
         if self._pch_built() and got is not None and got != (not self.paused):
             self._fail(f"pause() returned {got} with the worker "
                        f"{'stopped' if self.paused else 'running'}")
         self.paused = True
-        self._settle()
+        self._settle(then)
 
     @precondition(_running)
-    @rule()
-    def resume(self) -> None:
+    @rule(then=_THEN)
+    def resume(self, then: int = 0) -> None:
         self._step("resume()")
         got = self._client(self.rig.engine.resume, "engine.resume()", False)
         if self._pch_built() and got is not None and got != self.paused:
             self._fail(f"resume() returned {got} with the worker "
                        f"{'stopped' if self.paused else 'running'}")
         self.paused = False
-        self._settle()
+        self._settle(then)
 
     @precondition(lambda self: _running(self) and "fork" in self.rig.capabilities)
-    @rule()
-    def fork(self) -> None:
+    @rule(then=_THEN)
+    def fork(self, then: int = 0) -> None:
         """Fork as MRI does; the child calls every compiled method and reports mismatches."""
         self._step("fork()")
         methods = [m for m in self._live()]
@@ -297,12 +315,14 @@ class ProtocolMachine(RuleBasedStateMachine):
             self._fail(f"forked child failed (exit {result.exit_status}): {result.error}")
         elif result.result:
             self._fail("in the forked child: " + "; ".join(result.result))
-        self._settle()
+        self._settle(then)
 
-    @precondition(_running)
+    @precondition(lambda self: _running(self) and len(self.trace.steps) > FINISH_AFTER_STEPS)
     @rule()
     def finish(self) -> None:
-        """Finish the engine; nothing of it may be left (threads, processes, files, maps)."""
+        """Finish the engine; nothing of it may be left (threads, processes, files, maps).
+        Offered only after a few steps (teardown finishes and checks the same way), so that
+        most examples explore before the engine goes away."""
         self._step("finish()")
         self._teardown_frames()
         self.sched.open_all()
@@ -311,36 +331,6 @@ class ProtocolMachine(RuleBasedStateMachine):
         left = self.rig.leftovers()
         if left:
             self._fail("after finish the engine left " + "; ".join(left))
-
-    # -- the scheduler's rules ----------------------------------------------------------------
-
-    @precondition(lambda self: _started(self) and self.sched.controlled)
-    @rule(n=st.integers(1, 16))
-    def worker_pass(self, n: int) -> None:
-        """Let the worker pass up to ``n`` held points (settling after each)."""
-        self._step(f"worker_pass({n})")
-        for _ in range(n):
-            if self.sched.release_next() is None:
-                break
-            self._settle()
-
-    @precondition(lambda self: _started(self) and self.sched.controlled)
-    @rule()
-    def worker_run(self) -> None:
-        """Let the worker pass every point it reaches until it holds nowhere (at most 32)."""
-        self._step("worker_run()")
-        for _ in range(32):
-            if self.sched.release_next() is None:
-                break
-            self._settle()
-
-    @precondition(_started)
-    @rule(kind=_FAULTS, ms=st.integers(1, 50))
-    def compiler_fault(self, kind: str, ms: int) -> None:
-        """The next compiler invocation fails, crashes, hangs until released, or is slow."""
-        self._step(f"compiler_fault({kind!r}{', ms=%d' % ms if kind == 'slow' else ''})")
-        self.sched.inject(kind, **({"ms": ms} if kind == "slow" else {}))
-        self._settle()
 
     # -- invariants and teardown --------------------------------------------------------------
 

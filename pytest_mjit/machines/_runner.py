@@ -54,7 +54,11 @@ class MachineRun:
             return (f"protocol machine: {self.examples} examples, {self.steps} steps, "
                     f"{self.compiles} unit compiles, {self.seconds:.1f}s, "
                     f"{self.uncontrolled} uncontrolled moves")
-        lines = [f"{type(self.error).__name__}: {self.error}", "", "steps (shrunk):"]
+        lines = [f"{type(self.error).__name__}: {self.error}"]
+        for sub in getattr(self.error, "exceptions", ()):
+            # A flaky failure: what the first run saw, which the replay did not reproduce.
+            lines.append(f"  seen: {type(sub).__name__}: {str(sub).splitlines()[0][:400]}")
+        lines += ["", "steps (shrunk):"]
         lines += [f"  {n}. {s}" for n, s in enumerate(self.failing_steps, 1)]
         lines += ["", "trace (one lane per thread):", self.trace, ""]
         lines.append(f"replay: --mjit-replay={self.replay}" if self.replay else

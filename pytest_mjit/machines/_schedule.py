@@ -20,13 +20,16 @@ from typing import Any, Callable
 
 from .._deadline import scale
 from .._watchdog import deadline
-from ..host import _gates
+from ..host import _fork, _gates, _vm
 from ._rig import Rig
 from ._trace import Trace
 
 __all__ = ["Scheduler", "HOST_POINTS", "SETTLE_SECONDS", "MAX_SHIM_RULES"]
 
-_GATES = _gates.__file__
+_GATES, _VM, _FORK = _gates.__file__, _vm.__file__, _fork.__file__
+#: Seconds (scaled) after which a blocking call the harness cannot see waiting gets its
+#: points released anyway.
+BLIND_PUMP_SECONDS = 2.0
 HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register")
 #: Seconds (scaled) a settle may take before the harness notes that it could not tell.
 SETTLE_SECONDS = 20.0
@@ -46,6 +49,22 @@ def _still_waiting(frame: Any) -> bool:
     cond, waiter = local.get("self"), local.get("waiter")
     waiters = getattr(cond, "_waiters", None)
     return waiter is not None and waiters is not None and waiter in list(waiters)
+
+
+def _blocked(frame: Any) -> bool:
+    """True if the thread whose innermost frame is ``frame`` waits for another thread: on a
+    ``threading`` condition (not yet notified), in ``host.sleep`` or for a fork child."""
+    if frame is None:
+        return False
+    if _still_waiting(frame):
+        return True
+    while frame is not None:
+        code = frame.f_code
+        if (code.co_name == "sleep" and code.co_filename == _VM) or (
+                code.co_name == "_read_until_eof" and code.co_filename == _FORK):
+            return True
+        frame = frame.f_back if code.co_filename in (_VM, _FORK) else None
+    return False
 
 
 class _Held:
@@ -176,14 +195,25 @@ class Scheduler:
 
     def pumping(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
         """Run ``fn()`` (a client call that may wait for the worker) on this thread while a
-        helper releases every point reached, so it cannot deadlock on a held gate.  Bounded:
-        ``DeadlineExceeded`` after ``scale(seconds)``."""
+        helper lets held points go, one at a time and only while this thread is seen blocked
+        (waiting on a condition, in ``host.sleep`` or waiting for a fork child), so the
+        interleaving stays the schedule's.  An engine blocked in a way the harness cannot
+        see gets its points released after ``BLIND_PUMP_SECONDS`` (noted as uncontrolled).
+        Bounded: ``DeadlineExceeded`` after ``scale(seconds)``."""
         done = threading.Event()
+        caller = threading.get_ident()
+        start = time.monotonic()
 
         def pump() -> None:
             while not done.is_set():
-                if self.release_next(who="pump") is None:
-                    done.wait(0.001)
+                blocked = _blocked(sys._current_frames().get(caller))
+                blind = time.monotonic() - start > scale(BLIND_PUMP_SECONDS)
+                if (blocked or blind) and self.held():
+                    if not blocked:
+                        self.note_uncontrolled(f"{what} blocked where the harness cannot see; "
+                                               "released a point without knowing it waits")
+                    self.release_next(who="pump")
+                done.wait(0.0005)
 
         helper = threading.Thread(target=pump, name="machine-pump", daemon=True)
         if self.controlled:

@@ -1,0 +1,60 @@
+"""The scheduler's rules of the protocol machine: let the worker pass held points, and make
+the next compiler invocation fail, crash, hang or run slow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+__all__ = ["SchedulerRules"]
+
+_FAULTS = st.sampled_from(["fail", "crash", "slow", "hang"])
+
+
+def _started(self: Any) -> bool:
+    return self.rig is not None and not self.finished
+
+
+def _running(self: Any) -> bool:
+    return _started(self) and not self.in_gc
+
+
+def _host_free(self: Any) -> bool:
+    """The host can run code: started (finished too: calls are then interpreted), not in GC."""
+    return self.rig is not None and not self.in_gc
+
+
+
+class SchedulerRules(RuleBasedStateMachine):
+    """Rules that move the worker; mixed into ``ProtocolMachine`` (which provides ``sched``,
+    ``_step`` and ``_settle``)."""
+
+    @precondition(lambda self: _started(self) and self.sched.controlled)
+    @rule(n=st.integers(1, 4))
+    def worker_pass(self, n: int) -> None:
+        """Let the worker pass up to ``n`` held points (settling after each)."""
+        self._step(f"worker_pass({n})")
+        for _ in range(n):
+            if self.sched.release_next() is None:
+                break
+            self._settle()
+
+    @precondition(lambda self: _started(self) and self.sched.controlled)
+    @rule()
+    def worker_run(self) -> None:
+        """Let the worker pass every point it reaches until it holds nowhere (at most 32)."""
+        self._step("worker_run()")
+        for _ in range(32):
+            if self.sched.release_next() is None:
+                break
+            self._settle()
+
+    @precondition(_started)
+    @rule(kind=_FAULTS, ms=st.integers(1, 50))
+    def compiler_fault(self, kind: str, ms: int) -> None:
+        """The next compiler invocation fails, crashes, hangs until released, or is slow."""
+        self._step(f"compiler_fault({kind!r}{', ms=%d' % ms if kind == 'slow' else ''})")
+        self.sched.inject(kind, **({"ms": ms} if kind == "slow" else {}))
+        self._settle()
