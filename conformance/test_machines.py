@@ -26,6 +26,7 @@ def test_protocol_machine(request, mjit_machine_config):
     run = run_machine(mjit_machine_config, replay=replay_value(request.config))
     if run.failed:
         pytest.fail(run.describe(), pytrace=False)
+    print(run.describe())
 
 
 @_tag
@@ -35,3 +36,4 @@ def test_protocol_machine_free_running(mjit_machine_config):
     run = run_machine(mjit_machine_config, controlled=False)
     if run.failed:
         pytest.fail(run.describe(), pytrace=False)
+    print(run.describe())
