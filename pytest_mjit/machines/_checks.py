@@ -89,13 +89,12 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
     if not code_checks:
         return problems
 
+    # jit_func first, maps after: code published meanwhile was loaded before it was published.
+    funcs = [(m, m.iseq.body.jit_func) for m in live]
+    funcs = [(m, func) for m, func in funcs if is_compiled(func)]
     ranges = _maps()
-    compiled: set[int] = set()
-    for m in live:
-        func = m.iseq.body.jit_func
-        if not is_compiled(func):
-            continue
-        compiled.add(m.iseq.id)
+    compiled = {m.iseq.id for m, _ in funcs}
+    for m, func in funcs:
         where = next((path for start, end, path in ranges if start <= func.address < end), None)
         if where is None:
             problems.append(f"{m.iseq.name}: jit_func (unit {func.unit_id}) points to "

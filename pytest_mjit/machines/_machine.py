@@ -44,6 +44,8 @@ class ProtocolMachine(SchedulerRules):
     total_steps = 0
     uncontrolled_total = 0
     compiles = 0
+    #: the first few failures of the search (they survive a replay that does not fail)
+    failures_seen: list[str] = []
 
     def __init__(self) -> None:
         super().__init__()
@@ -85,6 +87,9 @@ class ProtocolMachine(SchedulerRules):
     def _fail(self, message: str) -> None:
         steps = len(self.trace.steps)
         self.failure = message
+        seen = type(self).failures_seen
+        if len(seen) < 5:
+            seen.append(f"after {steps} steps: {message[:400]}")
         error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}")
         error.add_note("trace (one lane per thread):\n" + self.render())
         raise error
@@ -377,4 +382,5 @@ def machine_class(config: RigConfig, *, controlled: bool = True,
     """A ``ProtocolMachine`` subclass bound to ``config`` (its own counters and ``last``)."""
     return type(name, (ProtocolMachine,), {"config": config, "controlled": controlled,
                                            "last": None, "examples": 0, "total_steps": 0,
-                                           "uncontrolled_total": 0, "compiles": 0})
+                                           "uncontrolled_total": 0, "compiles": 0,
+                                           "failures_seen": []})

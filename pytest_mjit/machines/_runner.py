@@ -32,6 +32,7 @@ class MachineRun:
     seconds: float
     uncontrolled: int              #: moves seen outside the schedule (all examples)
     compiles: int = 0              #: compiler runs of kind "compile" (all examples)
+    seen: list[str] = dataclasses.field(default_factory=list)  #: first failures of the search
     error: BaseException | None = None
     report: str = ""               #: what Hypothesis reported (the shrunk steps, the blob)
     failing_steps: list[str] = dataclasses.field(default_factory=list)
@@ -58,6 +59,7 @@ class MachineRun:
         for sub in getattr(self.error, "exceptions", ()):
             # A flaky failure: what the first run saw, which the replay did not reproduce.
             lines.append(f"  seen: {type(sub).__name__}: {str(sub).splitlines()[0][:400]}")
+        lines += [f"  first failures of the search: {f}" for f in self.seen[:3]]
         lines += ["", "steps (shrunk):"]
         lines += [f"  {n}. {s}" for n, s in enumerate(self.failing_steps, 1)]
         lines += ["", "trace (one lane per thread):", self.trace, ""]
@@ -107,7 +109,8 @@ def run_machine(config: RigConfig, *, controlled: bool = True, max_examples: int
         except Exception as exc:  # the engine's failure, reported to the caller
             error = exc
     run = MachineRun(examples=cls.examples, steps=cls.total_steps,
-                     seconds=time.monotonic() - start, uncontrolled=_uncontrolled(cls), compiles=cls.compiles,
+                     seconds=time.monotonic() - start, uncontrolled=_uncontrolled(cls),
+                     compiles=cls.compiles, seen=list(cls.failures_seen),
                      error=error, report="\n".join(map(str, reported + _notes(error))))
     if error is not None:
         last = cls.last
