@@ -52,7 +52,7 @@ PCH-4 M finish during the header build waits for that build to end; no compiler 
 PCH-5 M Without save_temps the header is deleted by finish in the process that built it, never by a forked child.
 PCH-6 O The header is named <tmp>/_ruby_mjit_hp<pid>u0.h.gch for both compiler families.
 PCH-7 M A tmp dir whose path holds a double quote or a backslash still works.
-  note: CRuby 2.7 escapes " and \ inside #include "...", but gcc and clang read include names literally, so the C's escaping breaks such paths; an engine must write the name so the compiler finds it (e.g. unescaped, or #include <...>).
+  note: CRuby 2.7 escapes " and \\ inside #include "...", but gcc and clang read include names literally, so the C's escaping breaks such paths; an engine must write the name so the compiler finds it (e.g. unescaped, or #include <...>).
 COMPILE - Compilation
 COMPILE-1 M Compiled code returns the interpreter's result for the same arguments.
 COMPILE-2 M A unit's .c, .o and .so are <tmp>/_ruby_mjit_p<pid>u<id> with that suffix.
