@@ -1,6 +1,7 @@
-"""The conformance suite certifies examples.heapjit, a second engine written from PROTOCOL.md
-with other structures than mjit_ref: evidence that the suite tests the protocol rather than
-the reference engine's incidental choices (docs/engines.md).
+"""The conformance suite certifies both correct engines on both compiler families: mjit_ref,
+the reference, and examples.heapjit, a second engine written from PROTOCOL.md with other
+structures than mjit_ref, which is evidence that the suite tests the protocol rather than the
+reference engine's incidental choices (docs/engines.md).
 
 Each compiler family gets one whole-suite run in its own pytest process (without xdist: the
 outer run already spreads tests over the cores, and the two runs here land on different
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINE = "examples.heapjit:create_engine"
+#: engine spec -> the name it reports
+ENGINES = {"ref": "ref", "examples.heapjit:create_engine": "heapjit"}
 #: Fixed seed and the quick preset, so a failure replays with the same command.
 SEED = 1
 PRESET = "quick"
@@ -30,17 +32,17 @@ RUN_LIMIT = 900.0
 INTERRUPT_GRACE = 30.0
 
 
-def suite_command(cc: str, report: Path) -> list[str]:
-    """The command that certifies heapjit with compiler ``cc`` and writes ``report``."""
+def suite_command(engine: str, cc: str, report: Path) -> list[str]:
+    """The command that certifies ``engine`` with compiler ``cc`` and writes ``report``."""
     return [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "-q", "-rN", f"--mjit-engine={ENGINE}", f"--mjit-cc={cc}",
+            "-p", "no:xdist", "-q", "-rN", f"--mjit-engine={engine}", f"--mjit-cc={cc}",
             f"--mjit-seed={SEED}", f"--mjit-preset={PRESET}", f"--mjit-report={report}"]
 
 
-def run_suite(cc: str, report: Path) -> str:
+def run_suite(engine: str, cc: str, report: Path) -> str:
     """Run the suite in a new process group, bounded by RUN_LIMIT; return its output.  No
     process of the group survives the call."""
-    proc = subprocess.Popen(suite_command(cc, report), cwd=ROOT, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(suite_command(engine, cc, report), cwd=ROOT, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
@@ -69,15 +71,16 @@ def not_passing(report: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
-def test_heapjit_is_certified(cc, tmp_path):
-    """The unmodified suite grants heapjit its certificate, claiming every capability."""
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_engine_is_certified(engine, cc, tmp_path):
+    """The unmodified suite grants the engine its certificate, claiming every capability."""
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} is not installed")
-    report_path = tmp_path / f"heapjit_{cc}.json"
-    output = run_suite(cc, report_path)
+    report_path = tmp_path / f"{ENGINES[engine]}_{cc}.json"
+    output = run_suite(engine, cc, report_path)
     assert report_path.exists(), f"the suite wrote no report:\n{output[-4000:]}"
     report = json.loads(report_path.read_text())
-    assert report["engine"]["name"] == "heapjit"
+    assert report["engine"]["name"] == ENGINES[engine]
     assert sorted(report["engine"]["capabilities"]) == sorted(
         ["pch", "copy_job", "fork", "compaction", "unload", "recompile", "class_serials"])
     certificate = report["certificate"]
