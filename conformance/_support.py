@@ -346,3 +346,27 @@ def compile_methods(host, engine, *ks: int, prefix: str = "m", timeout: float = 
     for m in methods:
         compiled(host, engine, m, timeout)
     return methods
+
+
+@contextlib.contextmanager
+def frames_on_stack(host, iseqs):
+    """Hold a frame of every ISeq in ``iseqs`` on the stack for the ``with`` block, so none
+    of their code may be unloaded (UNLOAD-2)."""
+    with contextlib.ExitStack() as frames:
+        for iseq in iseqs:
+            frames.enter_context(host.frame(iseq))
+        yield
+
+
+def pass_to_next_unit(host, release, name: str = "following", k: int = 5,
+                      timeout: float = COMPILE_WAIT):
+    """Call ``release()`` (letting the worker finish what it is held in), then queue a new
+    method and wait until its code generation starts.  The worker handles one unit at a
+    time, so on return everything it did for the earlier unit is over.  Returns the method
+    and its gate, which the caller releases."""
+    following = define_affine(host, name, k)
+    barrier = host.gate("generate_code:enter", iseq=following)
+    release()
+    call_to_enqueue(host, following, host.options.min_calls)
+    barrier.wait_reached(timeout)
+    return following, barrier

@@ -9,7 +9,8 @@ from pytest_mjit import is_compiled
 from pytest_mjit._deadline import wait_for
 
 from ._support import (COMPILE_WAIT, call_to_enqueue, compaction_links, compiled,
-                       define_affine, libraries_of, object_inputs, unit_file_names)
+                       define_affine, libraries_of, object_inputs, pass_to_next_unit,
+                       unit_file_names)
 
 pytestmark = pytest.mark.mjit_requires("compaction")
 
@@ -77,11 +78,7 @@ def test_failed_compaction_link_keeps_every_jit_func(mjit_cc, mjit_start):
     assert libraries[0] != libraries[1]
     # The worker compiles nothing else until the compaction attempt is over, so reaching
     # the next method's code generation proves the failure has been handled.
-    c = define_affine(host, "c", 9)
-    next_unit = host.gate("generate_code:enter", iseq=c)
-    compaction.release()
-    call_to_enqueue(host, c, host.options.min_calls)
-    next_unit.wait_reached(COMPILE_WAIT)
+    c, next_unit = pass_to_next_unit(host, compaction.release, "c", 9)
     try:
         assert [a.body.jit_func, b.body.jit_func] == before
         assert libraries_of([a, b]) == libraries

@@ -9,7 +9,8 @@ import pytest
 from pytest_mjit import JitState, is_compiled
 
 from ._support import (COMPILE_WAIT, call_to_enqueue, compiled, define_affine,
-                       held_invocation, invocations_of, library_of, settle, source_of,
+                       held_invocation, invocations_of, library_of, pass_to_next_unit,
+                       settle, source_of,
                        symbol_at, unit_file_names, unit_id_of, unit_library_mapped, unit_path)
 
 
@@ -106,11 +107,7 @@ def test_result_for_freed_iseq_is_dropped(mjit_cc, mjit_host, mjit_engine, mjit_
     assert doomed in host.gc()
     # The worker handles one unit at a time, so reaching the next unit's code generation
     # proves the doomed unit's result has been dealt with.
-    following = define_affine(host, "following", 5)
-    barrier = host.gate("generate_code:enter", iseq=following)
-    link.release()
-    call_to_enqueue(host, following, host.options.min_calls)
-    barrier.wait_reached(COMPILE_WAIT)
+    following, barrier = pass_to_next_unit(host, link.release)
     try:
         assert not host.violations, host.violations
         assert not unit_library_mapped(mjit_tmpdir, unit_id)

@@ -2,14 +2,13 @@
 most-called queued unit, skips units whose ISeq was freed, numbers units with growing ids,
 stops taking units when the cache is full, and nothing is queued after finish."""
 
-import contextlib
 
 import pytest
 
 from pytest_mjit import JitState, is_compiled
 
-from ._support import (COMPILE_WAIT, call_to_enqueue, compiled, define_affine,
-                       invocations_of, source_of, symbol_at, unit_id_of)
+from ._support import (COMPILE_WAIT, call_to_enqueue, compile_methods, compiled, define_affine,
+                       frames_on_stack, invocations_of, source_of, symbol_at, unit_id_of)
 
 
 def hold_worker(host, engine, name: str = "blocker"):
@@ -162,16 +161,10 @@ def test_full_cache_dequeues_nothing(mjit_host, mjit_engine):
     """With max_cache_size active units that cannot be unloaded (all on the stack), a newly
     queued method is not taken by the worker during a whole wait() up to wait_timeout."""
     host, engine = mjit_host, mjit_engine
-    methods = [define_affine(host, f"m{k}", k) for k in range(10)]
-    for m in methods:
-        call_to_enqueue(host, m, host.options.min_calls)
-    for m in methods:
-        compiled(host, engine, m)
+    methods = compile_methods(host, engine, *range(10), timeout=COMPILE_WAIT)
     extra = define_affine(host, "extra", 99)
-    with contextlib.ExitStack() as frames:
-        # Frames on the stack pin every unit, so unloading cannot make room (UNLOAD-2).
-        for m in methods:
-            frames.enter_context(host.frame(m))
+    # Frames on the stack pin every unit, so unloading cannot make room (UNLOAD-2).
+    with frames_on_stack(host, methods):
         call_to_enqueue(host, extra, host.options.min_calls)
         # wait() returns NOT_COMPILED after wait_timeout (WAIT-2); for that whole time the
         # queued unit must stay in the queue.

@@ -1,7 +1,6 @@
 """STOP: pausing the worker (with and without draining the queue), resuming it, and what
 stays usable while it is stopped."""
 
-import contextlib
 
 import pytest
 
@@ -9,8 +8,9 @@ from pytest_mjit import EngineStateError, JitState, is_compiled
 from pytest_mjit._deadline import wait_for
 from pytest_mjit._observe import python_threads
 
-from ._support import (STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue, compiled,
-                       define_affine, define_caller, new_threads, release_after, settle)
+from ._support import (COMPILE_WAIT, STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue,
+                       compile_methods, compiled, define_affine, define_caller,
+                       frames_on_stack, new_threads, release_after, settle)
 
 
 @pytest.mark.mjit_clause("STOP-1")
@@ -61,17 +61,11 @@ def test_pause_with_wait_drains_the_queue(mjit_start, mjit_cc):
 def test_pause_with_wait_returns_when_the_cache_is_full(mjit_start, mjit_cc):
     """pause(wait=True) does not wait for a queue the worker may not drain (cache full)."""
     host, engine = mjit_start(max_cache_size=10)
-    methods = [define_affine(host, f"m{k}", k) for k in range(1, 11)]
-    for m in methods:
-        call_to_enqueue(host, m, host.options.min_calls)
-    for m in methods:
-        compiled(host, engine, m)
+    methods = compile_methods(host, engine, *range(1, 11), timeout=COMPILE_WAIT)
     extra = define_affine(host, "extra", 11)
     # Every compiled method has a frame on the stack, so nothing can be unloaded to make
     # room: the extra unit stays queued behind a full cache (QUEUE-6).
-    with contextlib.ExitStack() as stack:
-        for m in methods:
-            stack.enter_context(host.frame(m))
+    with frames_on_stack(host, methods):
         call_to_enqueue(host, extra, host.options.min_calls)
         with bounded(STOP_WAIT, "pause(wait=True) with a full cache"):
             assert engine.pause(wait=True) is True

@@ -4,14 +4,13 @@ method stays interpreted for good."""
 
 from __future__ import annotations
 
-import contextlib
 
 import pytest
 
 from pytest_mjit import JitState, is_compiled
 
-from ._support import (call_to_enqueue, compiled, define_affine, unit_file_names,
-                       unit_library_mapped)
+from ._support import (call_to_enqueue, compiled, define_affine, frames_on_stack,
+                       unit_file_names, unit_library_mapped)
 
 pytestmark = pytest.mark.mjit_requires("unload")
 
@@ -127,9 +126,7 @@ def test_units_of_freed_iseqs_are_dropped_first(mjit_cc, mjit_start, mjit_tmpdir
 def test_wait_mode_grows_a_cache_of_code_on_stacks(mjit_cc, mjit_start):
     """In wait mode, with every cached method on a stack, the waiting call still gets code."""
     host, engine, ms = fill_cache(mjit_cc, mjit_start, 10)
-    with contextlib.ExitStack() as frames:
-        for m in ms:
-            frames.enter_context(host.frame(m))
+    with frames_on_stack(host, ms):
         extra = define_affine(host, "extra", 1000)
         host.call(extra, 1)
         since = len(host.events)

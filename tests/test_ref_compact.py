@@ -6,7 +6,7 @@ import pytest
 
 from pytest_mjit._deadline import wait_for
 
-from test_ref_support import (WAIT, JitState, compiled, define_sum, engine_files, families,
+from test_ref_support import (WAIT, JitState, compiled, define_sum, families,
                               is_compiled, so_mapped, started, unit_files, wait_idle,
                               wrapper_cc)
 

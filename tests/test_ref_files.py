@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from pytest_mjit import Options
 from mjit_ref._files import check_tmpdir, system_tmpdir
 
 from test_ref_support import (WAIT, JitState, compiled, define_sum, engine_files, families,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from test_ref_support import (Insn, JitState, cc_log, compiled, define_sum, engine_files, unit_files,
+from test_ref_support import (JitState, cc_log, compiled, define_sum, unit_files,
                               families, is_compiled, settle, started, wait_idle, wrapper_cc)
 
 pytestmark = pytest.mark.parametrize("family", families())
@@ -108,7 +108,7 @@ def test_pch_built_first_and_used_by_every_unit(tmp_path, family):
             c_file = tmp_path / f"_ruby_mjit_p{pid}u{m.body.jit_func.unit_id}.c"
             first = c_file.read_text().splitlines()[0]
             assert first == f'#include "{pch[:-len(".gch")]}"'
-            assert f"/* sum@<pytest_mjit>:1 */" in c_file.read_text()
+            assert "/* sum@<pytest_mjit>:1 */" in c_file.read_text()
 
 
 def test_debug_uses_debug_flags(tmp_path, family):
