@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_mjit._deadline import wait_for
+from pytest_mjit._watchdog import deadline
 
 from test_ref_support import (WAIT, JitState, compiled, define_sum, families,
                               is_compiled, so_mapped, started, unit_files, wait_idle,
@@ -73,18 +74,23 @@ def test_unload_fewest_called_unused_first(tmp_path, family):
 
 
 def test_full_cache_of_code_on_stack(tmp_path, family):
-    """QUEUE-6: nothing can be unloaded, so the worker dequeues nothing."""
-    with started(tmp_path, family, max_cache_size=10) as (host, engine):
+    """QUEUE-6, STOP-2: nothing can be unloaded, so the worker dequeues nothing for a
+    whole wait(); pause(wait=True) then returns without draining the queue."""
+    with started(tmp_path, family, max_cache_size=10, wait_timeout=1.0) as (host, engine):
         ms = [define_sum(host, f"m{i}") for i in range(10)]
         _compile_all(host, engine, ms)
         wait_idle(host, engine)
         extra = define_sum(host, "extra")
         with _frames(host, ms):
             engine.add_iseq_to_process(extra)
-        engine.pause(wait=True)   # returns at once: the cache is full
-        assert extra.body.jit_func == JitState.NOT_READY
-        assert extra.id not in [e.iseq for e in host.events_of("generate_code:enter")]
+            # Observed before any stop: like the C, a worker woken by stop_worker_p may
+            # still take one unit on its way out, so pause() is no place to look.
+            assert engine.wait(extra) == JitState.NOT_COMPILED      # WAIT-2
+            assert extra.id not in [e.iseq for e in host.events_of("generate_code:enter")]
+            with deadline(WAIT, "pause(wait=True) with a full cache"):
+                engine.pause(wait=True)
         assert engine.max_cache_size == 10
+        assert all(is_compiled(m.body.jit_func) for m in ms)
 
 
 def _frames(host, ms):
