@@ -170,8 +170,19 @@ def _uses_harness(item: pytest.Item) -> bool:
     return bool(_HARNESS_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item):
+    _check_capabilities(item)
+    # The engine is created and started by fixtures: bound that phase like the others.
+    guard = _bounded_phase(item, "setup")
+    if guard is None:
+        yield
+        return
+    with guard:
+        yield
+
+
+def _check_capabilities(item: pytest.Item) -> None:
     needed = _required(item)
     if not needed or SESSION_KEY not in item.config.stash:
         return

@@ -157,3 +157,48 @@ def test_harness_deadline_reports_stacks_and_engine_state(pytester):
     result.stdout.fnmatch_lines(["*DeadlineExceeded: deadline of 0.4s expired waiting for a "
                                  "compiler invocation to reach hold r1*",
                                  "*thread stacks:*", "*mjit engine state*", "*engine #0 stats:*"])
+
+
+STUCK_INIT_ENGINE = """
+import threading
+import mjit_ref
+
+class StuckInit:
+    '''The reference engine, except that init() blocks for ever on the main thread.'''
+
+    def __init__(self, host, options):
+        self._engine = mjit_ref.create_engine(host, options)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def init(self):
+        threading.Event().wait()
+
+def create(host, options):
+    return StuckInit(host, options)
+"""
+
+
+def test_engine_stuck_in_init_fails_setup_by_the_deadline(pytester):
+    """The setup phase (where fixtures start the engine) is bounded like the call phase."""
+    pytester.makepyfile(stuck_engine=STUCK_INIT_ENGINE)
+    pytester.makeconftest("""
+        import dataclasses
+        from pytest_mjit import _presets
+        _presets.PRESETS["quick"] = dataclasses.replace(_presets.PRESETS["quick"],
+                                                        test_timeout=1.0)
+    """)
+    result = run(pytester, """
+        import threading
+
+        def test_stuck(mjit_engine):
+            raise AssertionError("the engine's init returned")
+
+        def test_after():
+            assert [t.name for t in threading.enumerate()] == ["MainThread"]
+    """, "--mjit-engine=stuck_engine:create", "--mjit-preset=quick")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*deadline of 1.0s expired: test setup of *test_stuck*",
+                                 "*thread stacks:*"])
+    assert "the engine's init returned" not in result.stdout.str()
