@@ -44,6 +44,36 @@ def test_mutant_loads(name):
     assert killmatrix.summary_of(name), f"{name} has no docstring saying what its bug is"
 
 
+def test_mutate_refuses_a_snippet_that_drifted():
+    """A snippet that does not occur exactly once names the mutant and the file, so a
+    mutant never silently becomes the reference engine."""
+    from tests.mutants import MutantError, mutate
+    with pytest.raises(MutantError, match=r"mutant drifted: snippet occurs 0 times in "
+                                          r"mjit_ref/_worker\.py"):
+        mutate("drifted", "_worker.py", old="no such line\n", new="")
+    with pytest.raises(MutantError, match="occurs 0 times in mjit_ref/_engine.py"):
+        mutate("drifted_later", edits=(("_worker.py", "def worker_main(", "def worker_main("),
+                                       ("_engine.py", "no such line\n", "")))
+    with pytest.raises(MutantError, match="no edit given"):
+        mutate("empty")
+
+
+def test_mutate_applies_edits_in_order_to_a_private_copy():
+    """Several edits, two to one file, give one private package; mjit_ref is untouched."""
+    import mjit_ref
+    from tests.mutants import mutate
+    create = mutate("edits_in_order", edits=(
+        ("_lifecycle.py", 'WORKER_THREAD_NAME = "mjit-worker"', 'WORKER_THREAD_NAME = "a"'),
+        ("_lifecycle.py", 'WORKER_THREAD_NAME = "a"', 'WORKER_THREAD_NAME = "b"'),
+        ("_log.py", '"""Verbose and warning', '"""Edited. Verbose and warning'),
+    ))
+    copy = sys.modules["_mjit_mutant_edits_in_order"]
+    assert create is copy.create_engine and create is not mjit_ref.create_engine
+    assert copy._lifecycle.WORKER_THREAD_NAME == "b"
+    assert copy._log.__doc__.startswith("Edited. ")
+    assert mjit_ref._lifecycle.WORKER_THREAD_NAME == "mjit-worker"
+
+
 def test_enough_mutants():
     assert len(killmatrix.mutant_names()) >= MIN_MUTANTS
 

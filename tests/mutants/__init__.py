@@ -63,18 +63,31 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
             submodule_search_locations=[str(file.parent)] if is_pkg else None)
 
 
-def mutate(bug: str, file: str, old: str, new: str) -> Callable[[Any, Any], Any]:
+def mutate(bug: str, file: str | None = None, old: str | None = None, new: str | None = None,
+           *, edits: tuple[tuple[str, str, str], ...] = ()) -> Callable[[Any, Any], Any]:
     """The ``create_engine`` of mjit_ref with ``old`` replaced by ``new`` in ``file``
-    (a path relative to the mjit_ref package).  ``old`` must occur exactly once."""
-    path = REF_DIR / file
-    text = path.read_text()
-    count = text.count(old)
-    if count != 1:
-        raise MutantError(f"mutant {bug}: snippet occurs {count} times in mjit_ref/{file}, "
-                          f"expected once:\n{old}")
+    (a path relative to the mjit_ref package).  ``old`` must occur exactly once.
+
+    A bug that takes more than one place to plant gives ``edits``, a tuple of
+    ``(file, old, new)`` applied in order, each held to the same rule."""
+    if file is not None:
+        edits = ((file, old, new),) + tuple(edits)
+    if not edits:
+        raise MutantError(f"mutant {bug}: no edit given")
+    replaced: dict[pathlib.Path, str] = {}
+    for name, before, after in edits:
+        path = REF_DIR / name
+        text = replaced.get(path, None)
+        text = path.read_text() if text is None else text
+        count = text.count(before)
+        if count != 1:
+            raise MutantError(f"mutant {bug}: snippet occurs {count} times in mjit_ref/{name}, "
+                              f"expected once:\n{before}")
+        replaced[path] = text.replace(before, after)
     package = "_mjit_mutant_" + bug.rsplit(".", 1)[-1]
     if package not in sys.modules:
-        sys.meta_path.insert(0, _MutantFinder(package, {path: text.replace(old, new).encode()}))
+        sys.meta_path.insert(0, _MutantFinder(
+            package, {path: text.encode() for path, text in replaced.items()}))
         importlib.import_module(package)
     return sys.modules[package].create_engine
 
