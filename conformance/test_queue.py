@@ -7,8 +7,9 @@ import pytest
 
 from pytest_mjit import JitState, is_compiled
 
-from ._support import (COMPILE_WAIT, call_to_enqueue, compile_methods, compiled, define_affine,
-                       frames_on_stack, invocations_of, source_of, symbol_at, unit_id_of)
+from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_to_enqueue, compile_methods,
+                       compiled, define_affine, frames_on_stack, invocations_of, source_of,
+                       symbol_at, unit_id_of)
 
 
 def hold_worker(host, engine, name: str = "blocker"):
@@ -42,6 +43,22 @@ def test_enqueued_method_is_not_ready_at_once(mjit_host, mjit_engine):
     assert direct.body.jit_func == JitState.NOT_READY
     for gate in gates:
         gate.release()
+    for m in (by_call, direct):
+        compiled(host, engine, m)
+
+
+@pytest.mark.mjit_clause("QUEUE-1")
+def test_method_queued_while_paused_is_not_ready(mjit_host, mjit_engine):
+    """A paused engine is still enabled: a method queued then is NOT_READY at once, and the
+    resumed worker compiles it."""
+    host, engine = mjit_host, mjit_engine
+    with bounded(STOP_WAIT, "pause"):
+        assert engine.pause(wait=False) is True
+    by_call, direct = define_affine(host, "by_call", 3), define_affine(host, "direct", 5)
+    call_to_enqueue(host, by_call, host.options.min_calls)
+    engine.add_iseq_to_process(direct)
+    assert [m.body.jit_func for m in (by_call, direct)] == [JitState.NOT_READY] * 2
+    assert engine.resume() is True
     for m in (by_call, direct):
         compiled(host, engine, m)
 
