@@ -170,19 +170,8 @@ def _uses_harness(item: pytest.Item) -> bool:
     return bool(_HARNESS_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item):
-    _check_capabilities(item)
-    # The engine is created and started by fixtures: bound that phase like the others.
-    guard = _bounded_phase(item, "setup")
-    if guard is None:
-        yield
-        return
-    with guard:
-        yield
-
-
-def _check_capabilities(item: pytest.Item) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
     needed = _required(item)
     if not needed or SESSION_KEY not in item.config.stash:
         return
@@ -234,6 +223,17 @@ class _Run:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
+        # Fixtures create and start the engine: that phase is bounded like the call.  (A
+        # wrapper of its own, so that the capability check above may skip inside it.)
+        guard = _bounded_phase(item, "setup")
+        if guard is None:
+            yield
+            return
+        with guard:
+            yield
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.config.stash[RESULTS_KEY].add(report)
