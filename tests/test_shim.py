@@ -186,3 +186,16 @@ def test_bad_rules_raise_one_line(shim, call, message):
     with pytest.raises(MjitError) as exc:
         call(shim)
     assert str(exc.value) == message
+
+
+def test_every_rule_up_to_the_table_size_applies_and_one_more_is_refused(shim, source, tmp_path):
+    """The shim reads MAX_RULES rules: the last one still acts, the next is refused."""
+    from pytest_mjit._shim._control import MAX_RULES
+    for _ in range(MAX_RULES - 1):
+        shim.slow(kind="link", ms=0)
+    shim.fail(kind="compile")
+    assert run(shim, "-c", source, "-o", tmp_path / "u.o").returncode == 1
+    with pytest.raises(MjitError) as exc:
+        shim.hold()
+    assert str(exc.value) == f"the compiler shim holds at most {MAX_RULES} rules; " \
+                             "clear_rules() drops them"

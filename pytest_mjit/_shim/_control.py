@@ -11,9 +11,11 @@ from pathlib import Path
 from .._deadline import scale, wait_for
 from .._errors import MjitError
 
-__all__ = ["CompilerShim", "Hold", "Invocation", "parse_log", "KINDS"]
+__all__ = ["CompilerShim", "Hold", "Invocation", "parse_log", "KINDS", "MAX_RULES"]
 
 KINDS = ("pch", "compile", "link")
+#: Rules one shim reads (``MAX_RULES`` in shim.c); more would be ignored, so none are taken.
+MAX_RULES = 1024
 _UNESCAPE = re.compile(r"%([0-9A-F]{2})")
 #: How long a hold or hang may last before the shim lets go by itself (scaled by the preset).
 MAX_HOLD = 120.0
@@ -161,6 +163,9 @@ class CompilerShim:
             raise MjitError(f"shim rule nth={nth!r}: expected an integer >= 1 or None")
         if match is not None and any(c in match for c in "\t\n"):
             raise MjitError(f"shim rule match={match!r}: tabs and newlines cannot be matched")
+        if len(self._rules) >= MAX_RULES:
+            raise MjitError(f"the compiler shim holds at most {MAX_RULES} rules; "
+                            "clear_rules() drops them")
         self._next += 1
         rid = f"r{self._next}"
         self._rules.append((rid, action, kind or "*", nth or 0, arg, match or ""))

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_RULES 64
+#define MAX_RULES 1024   /* the controller refuses more (MAX_RULES in _control.py) */
 #define LINE 8192
 
 struct rule {
