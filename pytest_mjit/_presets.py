@@ -17,6 +17,9 @@ class Preset:
     deadline_scale: float     #: factor on every harness deadline (pytest_mjit._deadline)
     test_timeout: float       #: seconds one test (setup, call or teardown) may take, before scaling
     wait_timeout: float       #: Options.wait_timeout given to engines by the fixtures
+    #: the protocol machines may queue a dozen methods in one step, enough to fill the cache
+    #: and reach unloading (slower examples, and slower shrinking)
+    fill_cache: bool = False
 
 
 PRESETS = {
@@ -26,7 +29,7 @@ PRESETS = {
         Preset("default", max_examples=50, stateful_step_count=25, deadline_scale=2.0,
                test_timeout=60.0, wait_timeout=10.0),
         Preset("thorough", max_examples=300, stateful_step_count=50, deadline_scale=4.0,
-               test_timeout=150.0, wait_timeout=20.0),
+               test_timeout=150.0, wait_timeout=20.0, fill_cache=True),
     )
 }
 DEFAULT_PRESET = "default"

@@ -66,11 +66,20 @@ class StepState:
     violations_seen: int = 0
     #: jit_func of every live method when GC began (None outside GC)
     at_gc_begin: dict[int, Any] | None = None
+    #: ids of the live methods that had code after the previous step
+    had_code: set[int] = dataclasses.field(default_factory=set)
+    #: how far the example got: live methods whose code went away (unloaded, or replaced by
+    #: a recompile that failed), and steps that ended with a full cache
+    unloads: int = 0
+    full_cache_steps: int = 0
 
 
 def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_size: int,
-               held_frames: int, code_checks: bool) -> list[str]:
-    """Every invariant after one step; the list of what is broken (empty when all hold)."""
+               held_frames: int, stops: int, code_checks: bool) -> list[str]:
+    """Every invariant after one step; the list of what is broken (empty when all hold).
+
+    ``stops`` counts the pauses and forks so far: each may let one unit past a full cache
+    (QUEUE-6 note)."""
     problems: list[str] = []
     violations = host.violations
     for v in violations[state.violations_seen:]:
@@ -105,9 +114,13 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
             problems.append(f"{m.iseq.name}{m.args}: compiled code (unit {func.unit_id}, "
                             f"{where.rsplit('/', 1)[-1]}) returned {got}, the interpreter "
                             f"{m.expected}")
-    if len(compiled) > max_cache_size + held_frames:
+    state.unloads += sum(1 for m in live if m.iseq.id in state.had_code
+                         and m.iseq.body.jit_func == JitState.NOT_COMPILED)
+    state.had_code = compiled
+    state.full_cache_steps += len(compiled) >= max_cache_size
+    if len(compiled) > max_cache_size + held_frames + stops:
         problems.append(f"{len(compiled)} live methods have code, more than max_cache_size "
-                        f"{max_cache_size} + {held_frames} on the stack")
+                        f"{max_cache_size} + {held_frames} on the stack + {stops} stops")
     return problems
 
 

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from .._errors import EngineStateError
+from ..host import Insn
 from ..strategies import define_program, int64s, programs
 from ._checks import (Method, ProtocolViolation, StepState, check_step, child_check,
                       expected_result, gc_snapshot)
 from ._rig import Rig, RigConfig
-from ._schedule import Scheduler, run_bounded
+from ._schedule import CALL_BLIND_SECONDS, Scheduler
 from ._trace import Trace
 from ._worker_rules import SchedulerRules, _host_free, _running, _started
 
@@ -44,6 +45,8 @@ class ProtocolMachine(SchedulerRules):
     total_steps = 0
     uncontrolled_total = 0
     compiles = 0
+    unloads = 0
+    full_cache_steps = 0
     #: the first few failures of the search (they survive a replay that does not fail)
     failures_seen: list[str] = []
 
@@ -60,6 +63,7 @@ class ProtocolMachine(SchedulerRules):
         self.frames: list[contextlib.ExitStack] = []
         self.in_gc = False
         self.paused = False
+        self.stops = 0
         self.finished = False
         self.pch_fault = "none"
         self.checks = StepState()
@@ -113,7 +117,9 @@ class ProtocolMachine(SchedulerRules):
         return live[i % len(live)] if live else None
 
     def _bounded(self, fn, what: str) -> Any:
-        return run_bounded(fn, what, CALL_SECONDS)
+        # Pumped too: a call that queues may wait for the engine lock, which the C holds
+        # across a compaction link (a compiler the schedule may be holding).
+        return self.sched.pumping(fn, what, CALL_SECONDS, blind_after=CALL_BLIND_SECONDS)
 
     def _blocking(self, fn, what: str) -> Any:
         return self.sched.pumping(fn, what, BLOCKING_SECONDS)
@@ -158,6 +164,30 @@ class ProtocolMachine(SchedulerRules):
         self._define(spec, pool)
         self._settle(then)
 
+    @precondition(lambda self: _host_free(self) and self.config.preset.fill_cache)
+    @rule(n=st.integers(4, 12), k=int64s(), then=_THEN)
+    def define_batch(self, n: int, k: int, then: int = 0) -> None:
+        """Define ``n`` small methods and call each once (queueing it): enough work to fill
+        the cache (at least 10 units), so that unloading and its choices are reached.
+        Offered by presets with ``fill_cache`` only (an invalid rule costs no draw)."""
+        self._step(f"define_batch({n})")
+        number = self.programs
+        self.programs += 1
+        for j in range(n):
+            code = [Insn("arg", 0), Insn("push", k), Insn("mul"), Insn("push", j),
+                    Insn("add"), Insn("ret")]
+            iseq = self.rig.host.define(f"p{number}_b{j}", code, argc=1)
+            m = Method(iseq, (j + 1,), expected_result(iseq, (j + 1,)), number)
+            self.methods.append(m)
+            self._call(m)
+        self._settle(then)
+
+    def _call(self, m: Method) -> None:
+        got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
+        if got != m.expected:
+            self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
+                       f"the interpreter {m.expected}")
+
     @precondition(lambda self: _host_free(self) and self.methods)
     @rule(i=_index, times=st.integers(1, 4), then=_THEN)
     def call(self, i: int, times: int, then: int = 0) -> None:
@@ -167,10 +197,7 @@ class ProtocolMachine(SchedulerRules):
             return
         self._step(f"call({m.iseq.name}{m.args} x{times})")
         for _ in range(times):
-            got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
-            if got != m.expected:
-                self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
-                           f"the interpreter {m.expected}")
+            self._call(m)
         self._settle(then)
 
     @precondition(lambda self: _host_free(self) and self.methods)
@@ -180,10 +207,7 @@ class ProtocolMachine(SchedulerRules):
         self._step(f"call_all(x{times})")
         for m in self._live():
             for _ in range(times):
-                got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
-                if got != m.expected:
-                    self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
-                               f"the interpreter {m.expected}")
+                self._call(m)
         self._settle(then)
 
     @precondition(lambda self: _host_free(self) and self.methods)
@@ -285,6 +309,7 @@ class ProtocolMachine(SchedulerRules):
     @rule(wait=st.booleans(), then=_THEN)
     def pause(self, wait: bool, then: int = 0) -> None:
         self._step(f"pause(wait={wait})")
+        self.stops += 1
         got = self._client(lambda: self.rig.engine.pause(wait=wait), "engine.pause()", True)
         if self._pch_built() and got is not None and got != (not self.paused):
             self._fail(f"pause() returned {got} with the worker "
@@ -308,6 +333,7 @@ class ProtocolMachine(SchedulerRules):
     def fork(self, then: int = 0) -> None:
         """Fork as MRI does; the child calls every compiled method and reports mismatches."""
         self._step("fork()")
+        self.stops += 1   # the host pauses the worker around the fork
         methods = [m for m in self._live()]
         child = child_check(methods, len(self.rig.host.violations))
         result = self._client(lambda: self.rig.host.fork(child, 30.0), "host.fork()", True)
@@ -346,7 +372,8 @@ class ProtocolMachine(SchedulerRules):
         held = len({id(s) for s in self.frames})
         problems = check_step(self.rig.host, self.methods, self.checks,
                               max_cache_size=self.rig.options.max_cache_size,
-                              held_frames=held, code_checks=not self.finished)
+                              held_frames=held, stops=self.stops,
+                              code_checks=not self.finished)
         if problems:
             self._fail("; ".join(problems))
 
@@ -373,7 +400,10 @@ class ProtocolMachine(SchedulerRules):
         finally:
             self.record = (self.rig.host.events, self.rig.shim.invocations())
             type(self).uncontrolled_total += self.sched.uncontrolled
-            type(self).compiles += sum(1 for i in self.record[1] if i.kind == "compile")
+            cls = type(self)
+            cls.compiles += sum(1 for i in self.record[1] if i.kind == "compile")
+            cls.unloads += self.checks.unloads
+            cls.full_cache_steps += self.checks.full_cache_steps
             self.rig.close()
 
 
@@ -383,4 +413,5 @@ def machine_class(config: RigConfig, *, controlled: bool = True,
     return type(name, (ProtocolMachine,), {"config": config, "controlled": controlled,
                                            "last": None, "examples": 0, "total_steps": 0,
                                            "uncontrolled_total": 0, "compiles": 0,
+                                           "unloads": 0, "full_cache_steps": 0,
                                            "failures_seen": []})

@@ -32,6 +32,8 @@ class MachineRun:
     seconds: float
     uncontrolled: int              #: moves seen outside the schedule (all examples)
     compiles: int = 0              #: compiler runs of kind "compile" (all examples)
+    unloads: int = 0               #: live methods whose code went away (all examples)
+    full_cache_steps: int = 0      #: steps that ended with max_cache_size methods compiled
     seen: list[str] = dataclasses.field(default_factory=list)  #: first failures of the search
     error: BaseException | None = None
     report: str = ""               #: what Hypothesis reported (the shrunk steps, the blob)
@@ -53,7 +55,8 @@ class MachineRun:
         """The failure report: error, shrunk steps, per-thread trace and the replay line."""
         if not self.failed:
             return (f"protocol machine: {self.examples} examples, {self.steps} steps, "
-                    f"{self.compiles} unit compiles, {self.seconds:.1f}s, "
+                    f"{self.compiles} unit compiles, {self.full_cache_steps} steps with a "
+                    f"full cache, {self.unloads} unloads, {self.seconds:.1f}s, "
                     f"{self.uncontrolled} uncontrolled moves")
         lines = [f"{type(self.error).__name__}: {self.error}"]
         for sub in getattr(self.error, "exceptions", ()):
@@ -110,7 +113,8 @@ def run_machine(config: RigConfig, *, controlled: bool = True, max_examples: int
             error = exc
     run = MachineRun(examples=cls.examples, steps=cls.total_steps,
                      seconds=time.monotonic() - start, uncontrolled=_uncontrolled(cls),
-                     compiles=cls.compiles, seen=list(cls.failures_seen),
+                     compiles=cls.compiles, unloads=cls.unloads,
+                     full_cache_steps=cls.full_cache_steps, seen=list(cls.failures_seen),
                      error=error, report="\n".join(map(str, reported + _notes(error))))
     if error is not None:
         last = cls.last

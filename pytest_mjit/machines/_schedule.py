@@ -19,22 +19,26 @@ import time
 from typing import Any, Callable
 
 from .._deadline import scale
+from .._shim._control import MAX_RULES
 from .._watchdog import deadline
 from ..host import _fork, _gates, _vm
 from ._rig import Rig
 from ._trace import Trace
 
-__all__ = ["Scheduler", "HOST_POINTS", "SETTLE_SECONDS", "MAX_SHIM_RULES"]
+__all__ = ["Scheduler", "HOST_POINTS", "SETTLE_SECONDS", "MAX_SHIM_RULES", "CALL_BLIND_SECONDS"]
 
 _GATES, _VM, _FORK = _gates.__file__, _vm.__file__, _fork.__file__
 #: Seconds (scaled) after which a blocking call the harness cannot see waiting gets its
 #: points released anyway.
 BLIND_PUMP_SECONDS = 2.0
+#: The same for a client call that should return at once: one still running after this
+#: long is taken to be blocked on a lock (the C holds its lock across a compaction link).
+CALL_BLIND_SECONDS = 0.1
 HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register")
 #: Seconds (scaled) a settle may take before the harness notes that it could not tell.
 SETTLE_SECONDS = 20.0
-#: The shim reads at most 64 rules; past this many the compiler runs unheld (noted once).
-MAX_SHIM_RULES = 60
+#: Past this many rules in one example the compiler runs unheld (noted once).
+MAX_SHIM_RULES = MAX_RULES - 4
 
 
 def _still_waiting(frame: Any) -> bool:
@@ -193,13 +197,15 @@ class Scheduler:
 
     # -- blocking client calls ---------------------------------------------------------------
 
-    def pumping(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
+    def pumping(self, fn: Callable[[], Any], what: str, seconds: float,
+                blind_after: float = BLIND_PUMP_SECONDS) -> Any:
         """Run ``fn()`` (a client call that may wait for the worker) on this thread while a
         helper lets held points go, one at a time and only while this thread is seen blocked
         (waiting on a condition, in ``host.sleep`` or waiting for a fork child), so the
         interleaving stays the schedule's.  An engine blocked in a way the harness cannot
-        see gets its points released after ``BLIND_PUMP_SECONDS`` (noted as uncontrolled).
-        Bounded: ``DeadlineExceeded`` after ``scale(seconds)``."""
+        see (e.g. on a plain lock) gets its points released after ``blind_after`` seconds
+        (scaled; noted as uncontrolled).  Bounded: ``DeadlineExceeded`` after
+        ``scale(seconds)``."""
         done = threading.Event()
         caller = threading.get_ident()
         start = time.monotonic()
@@ -207,7 +213,7 @@ class Scheduler:
         def pump() -> None:
             while not done.is_set():
                 blocked = _blocked(sys._current_frames().get(caller))
-                blind = time.monotonic() - start > scale(BLIND_PUMP_SECONDS)
+                blind = time.monotonic() - start > scale(blind_after)
                 if (blocked or blind) and self.held():
                     if not blocked:
                         self.note_uncontrolled(f"{what} blocked where the harness cannot see; "
@@ -256,6 +262,24 @@ class Scheduler:
                 time.sleep(0.0005)
         self.audit()
         self._fingerprint = self._state()
+
+    def run_until_idle(self) -> bool:
+        """Free-running: let the engine work until it is idle, running the host's postponed
+        jobs meanwhile (a copy job needs the main thread); False, noted, if it is still busy
+        after ``SETTLE_SECONDS``."""
+        host, end = self.rig.host, time.monotonic() + scale(SETTLE_SECONDS)
+        while True:
+            host.check_ints()
+            if host.pending_postponed_jobs == 0 and self._quiet():
+                idle = True
+                break
+            if time.monotonic() >= end:
+                idle = False
+                self.trace.note(f"still busy after {scale(SETTLE_SECONDS):.0f}s")
+                break
+            time.sleep(0.0005)
+        self.audit()
+        return idle
 
     def _state(self) -> tuple:
         return (len(self.rig.host.events), len(self.rig.shim.invocations()),

@@ -51,6 +51,14 @@ class SchedulerRules(RuleBasedStateMachine):
                 break
             self._settle()
 
+    @precondition(lambda self: _running(self) and not self.sched.controlled)
+    @rule()
+    def worker_idle(self) -> None:
+        """Free-running: the host lets time pass until the worker is idle (steps otherwise
+        race ahead of every compile, the header's first)."""
+        self._step("worker_idle()")
+        self.sched.run_until_idle()
+
     @precondition(_started)
     @rule(kind=_FAULTS, ms=st.integers(1, 50))
     def compiler_fault(self, kind: str, ms: int) -> None:
