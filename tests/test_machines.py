@@ -15,6 +15,10 @@ from pytest_mjit.machines import RigConfig, run_machine
 MAX_SHRUNK_STEPS = 15
 #: Pinned so that the search (not only its result) is the same on every run.
 SEED = 1
+#: Seeds a mutant search may use, in order.  The draws of a seed are fixed, but how far the
+#: worker gets between two draws depends on real threads and compilers, so a shallow bug may
+#: be missed by one seed (measured: the GC mutants by about half of them, each miss ~10 s).
+SEARCH_SEEDS = range(1, 9)
 MUTANTS = ["sm_gc_overlap", "sm_gc_flag_never_set", "sm_copy_off_main", "sm_finish_keeps_maps",
            "sm_finish_leaves_objects", "sm_publish_unmapped"]
 
@@ -33,11 +37,24 @@ def test_reference_runs_clean(request, tmp_path):
     assert run.compiles > 0, "no example compiled anything: the machine explores too little"
 
 
+def _search(config: RigConfig):
+    """The first run over ``SEARCH_SEEDS`` that failed with a shrunk protocol failure (or the
+    last run), and what the seeds before it saw.  A failure that did not reproduce when
+    Hypothesis replayed it (flaky under this machine's load) counts as a miss."""
+    missed = []
+    for seed in SEARCH_SEEDS:
+        run = run_machine(config, seed=seed)
+        if run.failed and run.reported_steps is not None:
+            break
+        missed.append(f"seed {seed}: {run.describe()[:2000]}")
+    return run, missed
+
+
 @pytest.mark.parametrize("mutant", MUTANTS)
 def test_mutant_is_found_and_shrunk(request, tmp_path, mutant):
     factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
-    run = run_machine(_config(request, tmp_path, factory), seed=SEED)
-    assert run.failed, f"{mutant} was not found: {run.describe()}"
+    run, missed = _search(_config(request, tmp_path, factory))
+    assert run.failed, f"{mutant} was not found:\n" + "\n".join(missed)
     report = run.describe()
     assert run.reported_steps is not None, report
     assert run.reported_steps == len(run.failing_steps), report
@@ -49,7 +66,7 @@ def test_mutant_is_found_and_shrunk(request, tmp_path, mutant):
 def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
     factory = importlib.import_module("tests.mutants.sm_copy_off_main").create_engine
     config = _config(request, tmp_path, factory)
-    first = run_machine(config, seed=SEED)
+    first, _missed = _search(config)
     assert first.failed and first.replay, first.describe()
     again = run_machine(config, replay=first.replay)
     assert again.failed, again.describe()
