@@ -15,7 +15,7 @@ from ..strategies import define_program, int64s, programs
 from ._checks import (Method, ProtocolViolation, StepState, check_step, child_check,
                       expected_result, gc_snapshot)
 from ._rig import Rig, RigConfig
-from ._schedule import CALL_BLIND_SECONDS, Scheduler
+from ._schedule import Scheduler
 from ._trace import Trace
 from ._worker_rules import SchedulerRules, _host_free, _running, _started
 
@@ -119,7 +119,7 @@ class ProtocolMachine(SchedulerRules):
     def _bounded(self, fn, what: str) -> Any:
         # Pumped too: a call that queues may wait for the engine lock, which the C holds
         # across a compaction link (a compiler the schedule may be holding).
-        return self.sched.pumping(fn, what, CALL_SECONDS, blind_after=CALL_BLIND_SECONDS)
+        return self.sched.pumping(fn, what, CALL_SECONDS)
 
     def _blocking(self, fn, what: str) -> Any:
         return self.sched.pumping(fn, what, BLOCKING_SECONDS)

@@ -12,6 +12,7 @@ does not depend on timing."""
 
 from __future__ import annotations
 
+import dis
 import os
 import sys
 import threading
@@ -25,15 +26,15 @@ from ..host import _fork, _gates, _vm
 from ._rig import Rig
 from ._trace import Trace
 
-__all__ = ["Scheduler", "HOST_POINTS", "SETTLE_SECONDS", "MAX_SHIM_RULES", "CALL_BLIND_SECONDS"]
+__all__ = ["Scheduler", "HOST_POINTS", "SETTLE_SECONDS", "MAX_SHIM_RULES"]
 
 _GATES, _VM, _FORK = _gates.__file__, _vm.__file__, _fork.__file__
 #: Seconds (scaled) after which a blocking call the harness cannot see waiting gets its
 #: points released anyway.
 BLIND_PUMP_SECONDS = 2.0
-#: The same for a client call that should return at once: one still running after this
-#: long is taken to be blocked on a lock (the C holds its lock across a compaction link).
-CALL_BLIND_SECONDS = 0.1
+#: Samples (0.5 ms apart) a thread must spend entering one ``with`` on a lock before the
+#: pump takes it to be waiting for that lock.
+LOCK_STREAK = 4
 HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register")
 #: Seconds (scaled) a settle may take before the harness notes that it could not tell.
 SETTLE_SECONDS = 20.0
@@ -53,6 +54,18 @@ def _still_waiting(frame: Any) -> bool:
     cond, waiter = local.get("self"), local.get("waiter")
     waiters = getattr(cond, "_waiters", None)
     return waiter is not None and waiters is not None and waiter in list(waiters)
+
+
+def _acquiring(frame: Any) -> bool:
+    """True if the thread whose innermost frame is ``frame`` is entering a ``with`` whose
+    ``__enter__`` is C code (a lock's acquire) or is in ``Condition.__enter__``."""
+    if frame is None:
+        return False
+    code = frame.f_code
+    if code.co_filename == threading.__file__ and code.co_name == "__enter__":
+        return True
+    return (0 <= frame.f_lasti < len(code.co_code)
+            and dis.opname[code.co_code[frame.f_lasti]] == "BEFORE_WITH")
 
 
 def _blocked(frame: Any) -> bool:
@@ -197,23 +210,26 @@ class Scheduler:
 
     # -- blocking client calls ---------------------------------------------------------------
 
-    def pumping(self, fn: Callable[[], Any], what: str, seconds: float,
-                blind_after: float = BLIND_PUMP_SECONDS) -> Any:
+    def pumping(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
         """Run ``fn()`` (a client call that may wait for the worker) on this thread while a
         helper lets held points go, one at a time and only while this thread is seen blocked
-        (waiting on a condition, in ``host.sleep`` or waiting for a fork child), so the
-        interleaving stays the schedule's.  An engine blocked in a way the harness cannot
-        see (e.g. on a plain lock) gets its points released after ``blind_after`` seconds
-        (scaled; noted as uncontrolled).  Bounded: ``DeadlineExceeded`` after
+        (waiting on a condition, in ``host.sleep``, for a fork child, or for a lock: the C
+        holds its lock across a compaction link), so the interleaving stays the schedule's.
+        An engine blocked in a way the harness cannot see gets its points released after
+        ``BLIND_PUMP_SECONDS`` (noted as uncontrolled).  Bounded: ``DeadlineExceeded`` after
         ``scale(seconds)``."""
         done = threading.Event()
         caller = threading.get_ident()
         start = time.monotonic()
 
         def pump() -> None:
+            streak = 0
             while not done.is_set():
-                blocked = _blocked(sys._current_frames().get(caller))
-                blind = time.monotonic() - start > scale(blind_after)
+                frame = sys._current_frames().get(caller)
+                streak = streak + 1 if _acquiring(frame) else 0
+                blocked = _blocked(frame) or streak >= LOCK_STREAK
+                frame = None
+                blind = time.monotonic() - start > scale(BLIND_PUMP_SECONDS)
                 if (blocked or blind) and self.held():
                     if not blocked:
                         self.note_uncontrolled(f"{what} blocked where the harness cannot see; "
