@@ -177,16 +177,21 @@ class ProtocolMachine(SchedulerRules):
             code = [Insn("arg", 0), Insn("push", k), Insn("mul"), Insn("push", j),
                     Insn("add"), Insn("ret")]
             iseq = self.rig.host.define(f"p{number}_b{j}", code, argc=1)
-            m = Method(iseq, (j + 1,), expected_result(iseq, (j + 1,)), number)
-            self.methods.append(m)
-            self._call(m)
+            self.methods.append(Method(iseq, (j + 1,), expected_result(iseq, (j + 1,)), number))
+        self._calls(self.methods[-n:])
         self._settle(then)
 
-    def _call(self, m: Method) -> None:
-        got = self._bounded(lambda: self.rig.host.call(m.iseq, *m.args), "host.call")
-        if got != m.expected:
-            self._fail(f"{m.iseq.name}{m.args} returned {got} through the call path, "
-                       f"the interpreter {m.expected}")
+    def _calls(self, methods: list[Method], times: int = 1) -> None:
+        """Call each method ``times`` times through the call path and check the results;
+        one bounded, pumped client call for the lot."""
+        def run() -> None:
+            for m in methods:
+                for _ in range(times):
+                    got = self.rig.host.call(m.iseq, *m.args)
+                    if got != m.expected:
+                        self._fail(f"{m.iseq.name}{m.args} returned {got} through the call "
+                                   f"path, the interpreter {m.expected}")
+        self._bounded(run, "host.call")
 
     @precondition(lambda self: _host_free(self) and self.methods)
     @rule(i=_index, times=st.integers(1, 4), then=_THEN)
@@ -196,8 +201,7 @@ class ProtocolMachine(SchedulerRules):
         if m is None:
             return
         self._step(f"call({m.iseq.name}{m.args} x{times})")
-        for _ in range(times):
-            self._call(m)
+        self._calls([m], times)
         self._settle(then)
 
     @precondition(lambda self: _host_free(self) and self.methods)
@@ -205,9 +209,7 @@ class ProtocolMachine(SchedulerRules):
     def call_all(self, times: int, then: int = 0) -> None:
         """Call every live method ``times`` times, in definition order."""
         self._step(f"call_all(x{times})")
-        for m in self._live():
-            for _ in range(times):
-                self._call(m)
+        self._calls(self._live(), times)
         self._settle(then)
 
     @precondition(lambda self: _host_free(self) and self.methods)
