@@ -10,8 +10,8 @@ from pytest_mjit import JitState, is_compiled
 
 from ._support import (COMPILE_WAIT, call_to_enqueue, compiled, define_affine,
                        held_invocation, invocations_of, library_of, pass_to_next_unit,
-                       settle, source_of,
-                       symbol_at, unit_file_names, unit_id_of, unit_library_mapped, unit_path)
+                       settle, source_of, symbol_at, unit_file_names, unit_id_of,
+                       unit_library_mapped, unit_path)
 
 
 def compile_with_source(mjit_cc, host, engine, source) -> tuple:

@@ -2,7 +2,6 @@
 most-called queued unit, skips units whose ISeq was freed, numbers units with growing ids,
 stops taking units when the cache is full, and nothing is queued after finish."""
 
-
 import pytest
 
 from pytest_mjit import JitState, is_compiled

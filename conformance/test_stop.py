@@ -1,7 +1,6 @@
 """STOP: pausing the worker (with and without draining the queue), resuming it, and what
 stays usable while it is stopped."""
 
-
 import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled

@@ -4,7 +4,6 @@ method stays interpreted for good."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from pytest_mjit import JitState, is_compiled

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import time
 
@@ -185,8 +187,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _bounded_phase(item: pytest.Item, phase: str):
+    """The phase's deadline for a test that uses the harness; a no-op context otherwise."""
     if not _uses_harness(item) or SESSION_KEY not in item.config.stash:
-        return None
+        return contextlib.nullcontext()
     timeout = session_of(item.config).settings.preset.test_timeout
     test = item.stash.get(TEST_KEY, None)
     return deadline(timeout, f"test {phase} of {item.nodeid}",
@@ -195,11 +198,7 @@ def _bounded_phase(item: pytest.Item, phase: str):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    guard = _bounded_phase(item, "call")
-    if guard is None:
-        yield
-        return
-    with guard:
+    with _bounded_phase(item, "call"):
         yield
 
 
@@ -228,11 +227,7 @@ class _Run:
     def pytest_runtest_setup(self, item: pytest.Item):
         # Fixtures create and start the engine: that phase is bounded like the call.  (A
         # wrapper of its own, so that the capability check above may skip inside it.)
-        guard = _bounded_phase(item, "setup")
-        if guard is None:
-            yield
-            return
-        with guard:
+        with _bounded_phase(item, "setup"):
             yield
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -83,10 +83,8 @@ class ProtocolMachine(SchedulerRules):
         self.sched.settle()
         if then and self.trace.steps:
             self.trace.steps[-1] += f" then pass {then}"
-        for _ in range(then if self.sched.controlled else 0):
-            if self.sched.release_next() is None:
-                break
-            self.sched.settle()
+        if self.sched.controlled:
+            self.sched.pass_points(then)
 
     def _fail(self, message: str) -> None:
         steps = len(self.trace.steps)
@@ -150,8 +148,11 @@ class ProtocolMachine(SchedulerRules):
         self.programs += 1
         iseqs = define_program(self.rig.host, spec, prefix=f"p{number}_")
         for iseq in iseqs:
-            args = tuple(pool[:iseq.argc])
-            self.methods.append(Method(iseq, args, expected_result(iseq, args), number))
+            self._add_method(iseq, tuple(pool[:iseq.argc]), number)
+
+    def _add_method(self, iseq, args: tuple[int, ...], program: int) -> None:
+        """Track ``iseq``, checked with ``args`` against the interpreter's result."""
+        self.methods.append(Method(iseq, args, expected_result(iseq, args), program))
 
     # -- host actions --------------------------------------------------------------------------
 
@@ -176,8 +177,8 @@ class ProtocolMachine(SchedulerRules):
         for j in range(n):
             code = [Insn("arg", 0), Insn("push", k), Insn("mul"), Insn("push", j),
                     Insn("add"), Insn("ret")]
-            iseq = self.rig.host.define(f"p{number}_b{j}", code, argc=1)
-            self.methods.append(Method(iseq, (j + 1,), expected_result(iseq, (j + 1,)), number))
+            self._add_method(self.rig.host.define(f"p{number}_b{j}", code, argc=1), (j + 1,),
+                             number)
         self._calls(self.methods[-n:])
         self._settle(then)
 

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .._deadline import scale
+from .._deadline import DeadlineExceeded, scale, wait_for
 from .._shim._control import MAX_RULES
 from .._watchdog import deadline
 from ..host import _fork, _gates, _vm
@@ -266,36 +266,44 @@ class Scheduler:
                 frame = frame.f_back
         return not self.rig.shim.running()
 
+    def _within_settle_time(self, predicate: Callable[[], bool], what: str) -> bool:
+        """Poll ``predicate`` for up to ``SETTLE_SECONDS`` (scaled); False when it never held
+        (the caller notes that: expiry is a finding of the run, not a harness failure)."""
+        try:
+            wait_for(predicate, SETTLE_SECONDS, what, poll=0.0005)
+        except DeadlineExceeded:
+            return False
+        return True
+
     def settle(self) -> None:
         """Wait until a point is held or the engine is idle; note it if that never comes."""
-        end = time.monotonic() + scale(SETTLE_SECONDS)
-        if self.controlled:
-            while not self.held() and not self._quiet():
-                if time.monotonic() >= end:
-                    self.note_uncontrolled("the engine neither reached a point nor went idle "
-                                           f"within {scale(SETTLE_SECONDS):.0f}s")
-                    break
-                time.sleep(0.0005)
+        if self.controlled and not self._within_settle_time(
+                lambda: bool(self.held()) or self._quiet(), "a held point or an idle engine"):
+            self.note_uncontrolled("the engine neither reached a point nor went idle "
+                                   f"within {scale(SETTLE_SECONDS):.0f}s")
         self.audit()
         self._fingerprint = self._state()
 
-    def run_until_idle(self) -> bool:
+    def pass_points(self, n: int) -> None:
+        """Let the worker pass up to ``n`` held points, settling after each."""
+        for _ in range(n):
+            if self.release_next() is None:
+                break
+            self.settle()
+
+    def run_until_idle(self) -> None:
         """Free-running: let the engine work until it is idle, running the host's postponed
-        jobs meanwhile (a copy job needs the main thread); False, noted, if it is still busy
-        after ``SETTLE_SECONDS``."""
-        host, end = self.rig.host, time.monotonic() + scale(SETTLE_SECONDS)
-        while True:
+        jobs meanwhile (a copy job needs the main thread); noted if it is still busy after
+        ``SETTLE_SECONDS``."""
+        host = self.rig.host
+
+        def idle() -> bool:
             host.check_ints()
-            if host.pending_postponed_jobs == 0 and self._quiet():
-                idle = True
-                break
-            if time.monotonic() >= end:
-                idle = False
-                self.trace.note(f"still busy after {scale(SETTLE_SECONDS):.0f}s")
-                break
-            time.sleep(0.0005)
+            return host.pending_postponed_jobs == 0 and self._quiet()
+
+        if not self._within_settle_time(idle, "an idle engine"):
+            self.trace.note(f"still busy after {scale(SETTLE_SECONDS):.0f}s")
         self.audit()
-        return idle
 
     def _state(self) -> tuple:
         return (len(self.rig.host.events), len(self.rig.shim.invocations()),

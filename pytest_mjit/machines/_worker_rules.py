@@ -1,5 +1,6 @@
-"""The scheduler's rules of the protocol machine: let the worker pass held points, and make
-the next compiler invocation fail, crash, hang or run slow."""
+"""The scheduler's rules of the protocol machine: let the worker pass held points (or, free
+running, run until idle), and make the next compiler invocation fail, crash, hang or run
+slow."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ def _host_free(self: Any) -> bool:
     return self.rig is not None and not self.in_gc
 
 
-
 class SchedulerRules(RuleBasedStateMachine):
     """Rules that move the worker; mixed into ``ProtocolMachine`` (which provides ``sched``,
     ``_step`` and ``_settle``)."""
@@ -36,20 +36,14 @@ class SchedulerRules(RuleBasedStateMachine):
     def worker_pass(self, n: int) -> None:
         """Let the worker pass up to ``n`` held points (settling after each)."""
         self._step(f"worker_pass({n})")
-        for _ in range(n):
-            if self.sched.release_next() is None:
-                break
-            self._settle()
+        self.sched.pass_points(n)
 
     @precondition(lambda self: _started(self) and self.sched.controlled)
     @rule()
     def worker_run(self) -> None:
         """Let the worker pass every point it reaches until it holds nowhere (at most 32)."""
         self._step("worker_run()")
-        for _ in range(32):
-            if self.sched.release_next() is None:
-                break
-            self._settle()
+        self.sched.pass_points(32)
 
     @precondition(lambda self: _running(self) and not self.sched.controlled)
     @rule()
