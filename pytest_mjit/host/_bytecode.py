@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .._contract import JitState
+from .._contract import JitFunc, JitState
 from .._errors import MjitError
+from ._cbody import CMemory, unit_id_at
 
 if TYPE_CHECKING:
     from ._vm import Host
@@ -104,14 +105,66 @@ class Location:
     first_lineno: int
 
 
-@dataclasses.dataclass
 class Body:
-    """The part of an ISeq the engine reads and writes (C: ``rb_iseq_constant_body``)."""
+    """The part of an ISeq the engine reads and writes (C: ``rb_iseq_constant_body``).
 
-    location: Location
-    total_calls: int = 0
-    jit_func: Any = JitState.NOT_ADDED
-    jit_unit: Any = None
+    ``jit_func`` and ``total_calls`` live in the method's C memory (``struct pmj_body``), so
+    Python and C engines write the same word the call path reads.  ``jit_func`` reads as a
+    ``JitState`` or a ``JitFunc``; ``jit_unit`` is the engine's own (a Python object, or the
+    address a C engine stored)."""
+
+    __slots__ = ("location", "_c", "_func", "_unit")
+
+    def __init__(self, location: Location, memory: CMemory) -> None:
+        self.location = location
+        self._c = memory.body
+        self._func: JitFunc | None = None
+        self._unit: Any = None
+
+    @property
+    def jit_func(self) -> Any:
+        raw = self._c.jit_func or 0
+        if raw <= int(JitState.NOT_COMPILED):
+            return JitState(raw)
+        func = self._func
+        if func is None or func.address != raw:
+            func = self._func = JitFunc(raw, unit_id_at(raw))
+        return func
+
+    @jit_func.setter
+    def jit_func(self, value: Any) -> None:
+        if isinstance(value, JitFunc):
+            self._func = value
+            self._c.jit_func = value.address
+        elif isinstance(value, int) and not isinstance(value, bool) \
+                and 0 <= value <= int(JitState.NOT_COMPILED):
+            self._c.jit_func = int(value)
+        else:
+            raise MjitError(f"body.jit_func must be a JitState or a JitFunc, got {value!r}")
+
+    @property
+    def total_calls(self) -> int:
+        return self._c.total_calls
+
+    @total_calls.setter
+    def total_calls(self, value: int) -> None:
+        self._c.total_calls = value
+
+    @property
+    def jit_unit(self) -> Any:
+        if self._unit is not None:
+            return self._unit
+        return self._c.jit_unit or None
+
+    @jit_unit.setter
+    def jit_unit(self, value: Any) -> None:
+        self._unit = value
+        if value is None:
+            self._c.jit_unit = None
+
+    def __repr__(self) -> str:
+        return (f"Body(location={self.location!r}, total_calls={self.total_calls}, "
+                f"jit_func={self.jit_func!r})")
 
 
 @dataclasses.dataclass
@@ -161,14 +214,27 @@ class ISeq:
         self.nlocals = nlocals
         self.class_serial = class_serial
         self.freed = False
-        self._body = Body(location)
         self._call_caches = call_caches
         self._inline_storage = inline_storage
+        self._c = CMemory(iseq_id, location.label, location.path, location.first_lineno,
+                          len(code), [c.callee.argc for c in call_caches], len(inline_storage))
+        self._body = Body(location, self._c)
+        self.sync_caches()
         # The numbers of entries never change, so any thread may read them.
         self._ncalls = len(call_caches)
         self._nconsts = len(inline_storage)
         # Stack depth before each instruction (None where unreachable), found by verify().
         self._depths = depths
+
+    def sync_caches(self) -> None:
+        """Write the call caches and inline storage into the C memory.  Main thread."""
+        self._c.set_calls([(cc.callee.id, cc.class_serial) for cc in self._call_caches])
+        self._c.set_consts([(id(e.constant), e.value) for e in self._inline_storage])
+
+    @property
+    def c_address(self) -> int:
+        """Address of this method's ``struct pmj_iseq`` (the handle C engines take)."""
+        return self._c.address
 
     @property
     def body(self) -> Body:

@@ -147,7 +147,11 @@ class Host:
             raise MjitError(f"set_const: name must be a non-empty string, got {name!r}")
         value = check_int64(value, f"the value of constant {name!r}")
         if name in self._consts:
-            self._consts[name].value = value
+            const = self._consts[name]
+            const.value = value
+            for iseq in self._iseqs.values():
+                if any(e.constant is const for e in iseq._inline_storage):
+                    iseq.sync_caches()
         else:
             self._consts[name] = Constant(name, value)
 
@@ -164,6 +168,7 @@ class Host:
                             f"{old.callee.argc} argument(s); {callee.name!r} takes {callee.argc}")
         old.callee = callee
         old.class_serial = callee.class_serial
+        iseq.sync_caches()
 
     def new_class(self) -> int:
         """A new class; its serial is registered with the engine.  Returns the serial."""
