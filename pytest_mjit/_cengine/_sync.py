@@ -1,0 +1,86 @@
+"""The mutexes and condition variables a C engine uses (``rb_native_mutex_*``,
+``rb_native_cond_*``), with pthread semantics: a condition is not bound to one mutex and a
+signal needs no lock held.
+
+Both are built on ``threading.Condition``, so a C engine's blocked thread waits exactly where
+the protocol machines see a Python engine's thread wait.  Every blocking step waits in slices
+and gives up with ABORT once the harness abandoned the engine, so a deadlocked C engine never
+holds a thread for ever."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Callable
+
+from ._abi import ABORT, OK
+
+__all__ = ["Mutex", "Cond", "SLICE"]
+
+#: Seconds a blocking step waits before it looks whether the engine was abandoned.
+SLICE = 0.1
+
+
+class Mutex:
+    """A non-recursive mutex."""
+
+    def __init__(self, abandoned: Callable[[], bool]) -> None:
+        self._cv = threading.Condition(threading.Lock())
+        self._held = False
+        self._abandoned = abandoned
+
+    def lock(self) -> int:
+        with self._cv:
+            while self._held:
+                self._cv.wait(SLICE)
+                if self._held and self._abandoned():
+                    return ABORT
+            self._held = True
+        return OK
+
+    def unlock(self) -> int:
+        with self._cv:
+            if not self._held:
+                raise RuntimeError("the C engine unlocked a mutex nobody holds")
+            self._held = False
+            self._cv.notify()
+        return OK
+
+
+class Cond:
+    """A condition variable: a signal marks the oldest waiter's ticket, a broadcast all."""
+
+    def __init__(self, abandoned: Callable[[], bool]) -> None:
+        self._cv = threading.Condition(threading.Lock())
+        self._tickets: collections.deque[list[bool]] = collections.deque()
+        self._abandoned = abandoned
+
+    def wait(self, mutex: Mutex) -> int:
+        ticket = [False]
+        with self._cv:
+            self._tickets.append(ticket)
+            mutex.unlock()
+            try:
+                while not ticket[0]:
+                    self._cv.wait(SLICE)
+                    if not ticket[0] and self._abandoned():
+                        return ABORT
+            finally:
+                if not ticket[0]:
+                    self._tickets.remove(ticket)
+        return mutex.lock()
+
+    def signal(self) -> int:
+        with self._cv:
+            if self._tickets:
+                self._tickets.popleft()[0] = True
+                self._cv.notify_all()
+        return OK
+
+    def broadcast(self) -> int:
+        with self._cv:
+            for ticket in self._tickets:
+                ticket[0] = True
+            self._tickets.clear()
+            self._cv.notify_all()
+        return OK
