@@ -167,6 +167,8 @@ def resolve(get: Callable[[str], str | None], last_seed: int | None) -> Settings
         if get("cc") is not None:
             raise
         cc, family, version, problem = "cc", None, "none", problem or str(exc)
+    if factory is not None and hasattr(factory, "use_compiler") and problem is None:
+        factory.use_compiler(cc)    # a C engine is built now, so a build error is one line
     seed = parse_seed(get("seed"), last_seed)
     preset_name = get("preset") or DEFAULT_PRESET
     if preset_name not in PRESETS:

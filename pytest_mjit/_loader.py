@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from importlib.metadata import entry_points
 
 from ._errors import MjitError
@@ -10,6 +11,19 @@ from ._errors import MjitError
 __all__ = ["ENTRY_POINT_GROUP", "installed_engines", "load_engine"]
 
 ENTRY_POINT_GROUP = "pytest_mjit.engines"
+#: ``cruby:DIR`` names a CRuby checkout whose mjit.c is built as a C engine.
+PROFILE_PREFIX = "cruby:"
+
+
+def _cruby_profile(spec: str):
+    from .cruby import CRubyProfile
+
+    source_dir = spec[len(PROFILE_PREFIX):]
+    if not source_dir:
+        raise MjitError(f"--mjit-engine={spec}: expected 'cruby:DIR', DIR a CRuby checkout")
+    if not os.path.isdir(source_dir):
+        raise MjitError(f"--mjit-engine={spec}: {source_dir!r} is not a directory")
+    return CRubyProfile(source_dir)
 
 
 def installed_engines() -> dict[str, str]:
@@ -22,6 +36,8 @@ def load_engine(spec: str):
     if not isinstance(spec, str) or not spec.strip():
         raise MjitError(f"--mjit-engine={spec!r}: expected an engine name or 'package.module:factory'")
     spec = spec.strip()
+    if spec.startswith(PROFILE_PREFIX):
+        return _cruby_profile(spec)
     if ":" not in spec:
         eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
         if spec not in eps:

@@ -1,0 +1,2 @@
+/* ruby.h (compatibility): included by mjit.h. */
+#include "pmj_ruby.h"

@@ -1,0 +1,2 @@
+/* ruby/thread.h (compatibility): nothing mjit_worker.c uses lives here. */
+#include "pmj_ruby.h"
