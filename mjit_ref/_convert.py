@@ -129,7 +129,7 @@ def convert_unit_to_func(engine: "Engine", unit: Unit) -> JitFunc | JitState:
         remove_file(c_file, log)
     if not success:
         log.verbose(2, f"Failed to generate so: {so_file}")
-        # COMPILE-4: nothing of a failed unit stays (the C would keep its .o until exit).
+        # COMPILE-4: nothing of a failed unit stays (the C keeps its .o for good).
         _discard_outputs(engine, unit, o_file, so_file)
         return NOT_COMPILED
 

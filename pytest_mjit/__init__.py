@@ -10,8 +10,16 @@ from ._options import Options
 
 __version__ = "0.1.0"
 
+
+def c_include_dir() -> str:
+    """The directory holding ``pytest_mjit_engine.h``, the C engine interface (``-I`` it)."""
+    from ._cengine import HEADER_DIR
+    return HEADER_DIR
+
+
 __all__ = [
     "CAPABILITIES", "Engine", "EngineFactory", "EngineStateError", "Host", "JitFunc",
-    "JitState", "MjitError", "Options", "installed_engines", "is_compiled", "load_engine",
+    "JitState", "MjitError", "Options", "c_include_dir", "installed_engines", "is_compiled",
+    "load_engine",
     "__version__",
 ]

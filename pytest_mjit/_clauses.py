@@ -39,6 +39,7 @@ QUEUE - Queue
 QUEUE-1 M Queueing an ISeq sets its jit_func to NOT_READY before add_iseq_to_process returns.
 QUEUE-2 M The worker always takes the queued unit whose ISeq has the most calls when it dequeues.
 QUEUE-3 M A unit whose ISeq is freed while still queued never reaches generate_code and leaves no files.
+  note: CRuby's GC marks queued ISeqs (mjit_mark), so there an ISeq is freed while queued only through a direct free_iseq, never by its own GC; the test calls free_iseq directly.
 QUEUE-4 M Unit ids are unique and grow; a unit's function symbol is _mjit<id>.
 QUEUE-5 M A finished or disabled engine compiles nothing and ignores add_iseq_to_process.
 QUEUE-6 M With max_cache_size active units the worker dequeues nothing unless unloading freed a slot or a stop request woke it.
@@ -58,13 +59,14 @@ COMPILE-1 M Compiled code returns the interpreter's result for the same argument
 COMPILE-2 M A unit's .c, .o and .so are <tmp>/_ruby_mjit_p<pid>u<id> with that suffix.
 COMPILE-3 M The .c is created exclusively with mode 0600; an existing file or symlink at its name fails the unit instead of being used.
 COMPILE-4 M A compile or link that exits non-zero or dies by a signal gives NOT_COMPILED and leaves no .c or .so (without save_temps).
+  note: the C never frees a unit whose link failed (the worker frees only units of freed ISeqs), so its .o stays in the tmp dir for good, after finish and exit; the test's leak check sees it.
 COMPILE-5 M Every compiler process is reaped and none outlives finish.
 COMPILE-6 S Compiler output is discarded unless verbose.
 COMPILE-7 O Compiler flags follow CRuby's choice for gcc (PIC, shared, no warnings, pipe, no default libs, libgcc on link) and debug flags replace optimisation flags.
 COMPILE-8 M Without save_temps the .c and .so are deleted once loaded; with save_temps they remain.
 LOAD - Loading
 LOAD-1 M jit_func becomes a function only after the .so is loaded and _mjit<id> resolved; a failed dlopen or dlsym gives NOT_COMPILED.
-  note: the C returns NOT_ADDED from a failed dlopen; the clause asks for NOT_COMPILED, which the host treats the same for calls and never re-queues.
+  note: the C gives NOT_ADDED (not NOT_COMPILED) for a failed dlopen and for a missing _mjit<id> (dlsym's NULL, logged at no verbose level, the library left open), which the host treats the same for calls and never re-queues; the unit is never freed, so its .o stays for good.
 LOAD-2 M A result is published under the engine lock and only for a live ISeq; a freed ISeq's unit is dropped.
 LOAD-3 M A method that failed to compile is never queued again by calling it (until recompile).
 GC - Garbage collection
@@ -97,6 +99,7 @@ STOP-6 M Compiled code can still be called while the engine is paused.
 FINISH - Finish
 FINISH-1 M After finish no engine thread and no compiler process remain.
 FINISH-2 M After finish without save_temps, none of the engine's files remain in its tmp dir.
+  note: the .o files of units the C never freed (a failed link, load or dlsym: see COMPILE-4) stay after finish.
 FINISH-3 M finish(close_handle=True) unmaps every loaded .so; close_handle=False leaves them mapped.
 FINISH-4 M finish can be repeated, and later client calls do nothing (pause/resume raise as documented).
 FINISH-5 S call_p is False after finish.
@@ -132,7 +135,7 @@ RECOMPILE-4 M Freeing an ISeq also clears it from stale units.
 WAIT - Wait mode
 WAIT-1 M In wait mode the call that reaches min_calls already returns the compiled result.
 WAIT-2 M wait gives up after wait_timeout with NOT_COMPILED and a warning (shown with warnings or verbose) when the compiler is stuck.
-  note: as in the C, a compile that ends later may still publish its code over NOT_COMPILED.
+  note: as in the C, a compile that ends later may still publish its code over NOT_COMPILED. The C's wait gives up only after MJIT_WAIT_TIMEOUT_SECONDS (60 s, counted in 1 ms sleeps) and ignores wait_timeout.
 WAIT-3 M wait returns promptly once the precompiled header failed.
   note: only observable for an engine that builds a precompiled header; for others the test is skipped and the clause is UNRESOLVED.
 OPT - Options
@@ -150,7 +153,9 @@ FAULT - Faults
 FAULT-1 M finish or pause during a compile waits for the compiler to exit without holding the engine lock, so GC hooks and free_iseq still return.
   note: GC hooks are main-thread calls; while pause or finish blocks the main thread they run from the stop loop's interrupt check, which is how the test drives them.
 FAULT-2 M A compiler killed by a signal is a failed compile, not an engine crash.
+  note: a link killed by a signal leaves the unit's .o for good in the C (see COMPILE-4).
 FAULT-3 M An unwritable tmp dir disables the engine or fails units cleanly; no exception reaches the host.
+  note: CRuby has no tmp dir option: an engine's options.tmp_dir reaches it as TMPDIR, and system_tmpdir() skips an unusable TMPDIR for TMP, then /tmp, where units compile.
 FAULT-4 M A missing compiler only makes the header build fail (see PCH-3); the engine survives.
 """
 

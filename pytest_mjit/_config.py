@@ -23,7 +23,8 @@ SEED_CACHE_KEY = "mjit/seed"
 
 #: name -> help.  Each is ``--mjit-NAME``, ini ``mjit_NAME``, env ``PYTEST_MJIT_NAME``.
 OPTIONS = {
-    "engine": "engine to certify: an entry-point name or 'package.module:factory' (default: ref)",
+    "engine": ("engine to certify: an entry-point name, 'package.module:factory', "
+               "'cruby:DIR' (a CRuby checkout) or 'clib:PATH' (a C engine library) (default: ref)"),
     "cc": "C compiler: gcc, clang or a path (default: gcc when present, else clang)",
     "seed": "random seed of the run, or 'last' for the previous run's (default: random)",
     "preset": "quick, default or thorough: Hypothesis examples and deadline scale",

@@ -13,6 +13,29 @@ __all__ = ["ENTRY_POINT_GROUP", "installed_engines", "load_engine"]
 ENTRY_POINT_GROUP = "pytest_mjit.engines"
 #: ``cruby:DIR`` names a CRuby checkout whose mjit.c is built as a C engine.
 PROFILE_PREFIX = "cruby:"
+#: ``clib:PATH`` names a shared library that implements ``pytest_mjit_engine.h``.
+CLIB_PREFIX = "clib:"
+
+
+class CLibraryFactory:
+    """Makes one ``CEngine`` per host from the C engine library ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, host, options):
+        from ._cengine import CEngine
+        return CEngine(self.path, host, options)
+
+    def __repr__(self) -> str:
+        return f"CLibraryFactory({self.path!r})"
+
+
+def _c_library(spec: str) -> CLibraryFactory:
+    path = spec[len(CLIB_PREFIX):]
+    if not os.path.isfile(path):
+        raise MjitError(f"--mjit-engine={spec}: no C engine library at {path!r}")
+    return CLibraryFactory(os.path.abspath(path))
 
 
 def _cruby_profile(spec: str):
@@ -32,12 +55,17 @@ def installed_engines() -> dict[str, str]:
 
 
 def load_engine(spec: str):
-    """Return the engine factory named by ``spec``; raise ``MjitError`` with one clear line."""
+    """Return the engine factory named by ``spec``; raise ``MjitError`` with one clear line.
+
+    ``spec`` is an entry-point name, ``package.module:factory``, ``cruby:DIR`` (a CRuby
+    checkout's mjit.c built as a C engine) or ``clib:PATH`` (a C engine library)."""
     if not isinstance(spec, str) or not spec.strip():
         raise MjitError(f"--mjit-engine={spec!r}: expected an engine name or 'package.module:factory'")
     spec = spec.strip()
     if spec.startswith(PROFILE_PREFIX):
         return _cruby_profile(spec)
+    if spec.startswith(CLIB_PREFIX):
+        return _c_library(spec)
     if ":" not in spec:
         eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
         if spec not in eps:

@@ -32,17 +32,18 @@ RUN_LIMIT = 900.0
 INTERRUPT_GRACE = 30.0
 
 
-def suite_command(engine: str, cc: str, report: Path) -> list[str]:
+def suite_command(engine: str, cc: str, report: Path, *extra: str) -> list[str]:
     """The command that certifies ``engine`` with compiler ``cc`` and writes ``report``."""
     return [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider",
             "-p", "no:xdist", "-q", "-rN", f"--mjit-engine={engine}", f"--mjit-cc={cc}",
-            f"--mjit-seed={SEED}", f"--mjit-preset={PRESET}", f"--mjit-report={report}"]
+            f"--mjit-seed={SEED}", f"--mjit-preset={PRESET}", f"--mjit-report={report}", *extra]
 
 
-def run_suite(engine: str, cc: str, report: Path) -> str:
+def run_suite(engine: str, cc: str, report: Path, *extra: str) -> str:
     """Run the suite in a new process group, bounded by RUN_LIMIT; return its output.  No
     process of the group survives the call."""
-    proc = subprocess.Popen(suite_command(engine, cc, report), cwd=ROOT, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(suite_command(engine, cc, report, *extra), cwd=ROOT,
+                            stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:

@@ -12,7 +12,10 @@ from .._cengine import CEngine
 from .._options import Options
 from ._build import build_engine, cache_root, ruby_version
 
-__all__ = ["CRubyProfile", "build_engine", "cache_root", "ruby_version"]
+__all__ = ["CRubyProfile", "EXPECTATIONS", "build_engine", "cache_root", "ruby_version"]
+
+#: Expectation files of CRuby releases: their documented departures, with evidence.
+EXPECTATIONS = Path(__file__).resolve().parent / "expectations"
 
 
 class CRubyProfile:

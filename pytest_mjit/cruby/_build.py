@@ -67,6 +67,7 @@ def _inputs(source_dir: Path) -> dict[str, bytes]:
         files["compat/" + path.relative_to(COMPAT_DIR).as_posix()] = path.read_bytes()
     files["glue/pmj_cruby.c"] = GLUE.read_bytes()
     files["glue/pytest_mjit_engine.h"] = Path(HEADER_DIR, "pytest_mjit_engine.h").read_bytes()
+    files["build/_build.py"] = Path(__file__).read_bytes()    # the build command lives here
     return files
 
 
@@ -83,8 +84,10 @@ def _compiler_identity(cc: str) -> str:
 
 
 def _first_error(output: str) -> str:
+    """The line that names what is missing: the compiler's first error, or the linker's
+    first undefined reference."""
     for line in output.splitlines():
-        if "error" in line.lower():
+        if "error:" in line or "undefined reference" in line:
             return line.strip()
     lines = [ln for ln in output.splitlines() if ln.strip()]
     return lines[0].strip() if lines else "the compiler failed without a message"
@@ -118,7 +121,7 @@ def build_engine(source_dir: str | os.PathLike, cc: str) -> Path:
             (work / "src" / name).write_bytes(files["src/" + name])
         shutil.copy(GLUE, work / "src" / "pmj_cruby.c")
         argv = [cc, "-std=gnu11", "-O2", "-g", "-fPIC", "-shared", "-pthread",
-                "-Wl,-Bsymbolic", "-Wl,--no-undefined", "-w",
+                "-Wl,-Bsymbolic", "-Wl,--no-undefined",
                 "-Werror=implicit-function-declaration", f"-DPMJ_CRUBY_VERSION=\"{version}\"",
                 f"-I{COMPAT_DIR}", f"-I{HEADER_DIR}", "-o", str(work / "engine.so"),
                 str(work / "src" / "pmj_cruby.c"), "-ldl"]

@@ -9,7 +9,7 @@ create_engine = mutate(__name__, "_convert.py",
                             "        remove_file(c_file, log)\n"
                             "    if not success:\n"
                             "        log.verbose(2, f\"Failed to generate so: {so_file}\")\n"
-                            "        # COMPILE-4: nothing of a failed unit stays (the C would keep its .o until exit).\n"
+                            "        # COMPILE-4: nothing of a failed unit stays (the C keeps its .o for good).\n"
                             "        _discard_outputs(engine, unit, o_file, so_file)\n"
                             "        return NOT_COMPILED\n"
                             "\n"
