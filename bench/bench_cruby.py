@@ -1,0 +1,160 @@
+"""CRuby 2.7's own MJIT (the CRuby profile) against the raw toolchain, beside mjit_ref.
+
+Run: ``python bench/bench_cruby.py [--seed-dir DIR] [--units N] [--sizes 10,100,1000]``
+
+* per-unit latency: ``add_iseq_to_process`` to the published ``jit_func``, against the floor
+  of the same ``.c`` through the same compile and link argv and a dlopen, in the same run; and
+  mjit_ref's ratio measured the same way in the same run;
+* compaction: N methods queued at once (so the queue drains once), CRuby's own timing of its
+  compaction link (its verbose line) against a bare link of the same ``.o`` files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_latency import _program, _until, bench_latency  # noqa: E402
+
+from mjit_ref import _dl  # noqa: E402
+from mjit_ref._log import Log  # noqa: E402
+from mjit_ref._toolchain import Toolchain  # noqa: E402
+from pytest_mjit import JitState, Options, is_compiled  # noqa: E402
+from pytest_mjit.cruby import CRubyProfile  # noqa: E402
+from pytest_mjit.host import Host  # noqa: E402
+
+SEED_DIR = ROOT.parent / "shared" / "seeds" / "cruby-2.7.4"
+
+
+def _toolchain(cc: str) -> Toolchain:
+    """The argv CRuby's mjit_worker.c forms on Linux (mjit_ref forms the same)."""
+    return Toolchain(cc, "gcc" if "gcc" in cc else "clang", False, (), Log(0, False))
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
+    options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True)
+    host = Host(options)
+    engine = profile(host, options)
+    host.attach(engine)
+    engine.init()
+    latencies, floors = [], []
+    tc = _toolchain(cc)
+    pch = f"{tmp}/_ruby_mjit_hp{os.getpid()}u0.h.gch"
+    try:
+        for i in range(units):
+            iseq = _program(host, i + 1)
+            start = time.perf_counter()
+            engine.add_iseq_to_process(iseq)
+            _until(lambda: iseq.body.jit_func != JitState.NOT_READY, "a publish", host)
+            latencies.append(time.perf_counter() - start)
+            func = iseq.body.jit_func
+            if not is_compiled(func):
+                raise SystemExit(f"unit {i} failed to compile")
+            _until(lambda: engine.stats()["compacted"] >= i, "a compaction", host)
+            floors.append(_floor(tc, tmp, func.unit_id, pch))
+    finally:
+        engine.finish()
+        host.close()
+    return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
+
+
+def _floor(tc: Toolchain, tmp: str, unit_id: int, pch: str) -> float:
+    c_file = f"{tmp}/_ruby_mjit_p{os.getpid()}u{unit_id}.c"
+    o_file, so_file = f"{tmp}/raw{unit_id}.o", f"{tmp}/raw{unit_id}.so"
+    start = time.perf_counter()
+    ok = (tc.exec_process(tc.compile_argv(c_file, o_file, pch)) == 0
+          and tc.exec_process(tc.link_argv([o_file], so_file)) == 0)
+    handle = _dl.dlopen(so_file) if ok else None
+    ok = ok and handle is not None and _dl.dlsym(handle, f"_mjit{unit_id}") is not None
+    elapsed = time.perf_counter() - start
+    if handle is not None:
+        _dl.dlclose(handle)
+    if not ok:
+        raise SystemExit(f"raw toolchain failed on {c_file}")
+    return elapsed
+
+
+def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[float, float]:
+    """CRuby's compaction link of n units (its own timing) and a bare link of the same .o."""
+    options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True, verbose=1,
+                      max_cache_size=n + 10)
+    host = Host(options)
+    engine = profile(host, options)
+    host.attach(engine)
+    err = io.StringIO()
+    r, w = os.pipe()
+    saved = os.dup(2)
+    os.dup2(w, 2)      # CRuby prints its timing on fd 2
+    try:
+        engine.init()
+        iseqs = [_program(host, k + 1) for k in range(n)]
+        engine.pause(wait=False)        # queue all first, so the queue drains once
+        for iseq in iseqs:
+            engine.add_iseq_to_process(iseq)
+        engine.resume()
+        _until(lambda: engine.stats()["compacted"] >= 1, "the compaction", host)
+    finally:
+        engine.finish()
+        host.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(w)
+        with contextlib.suppress(OSError):
+            err.write(os.read(r, 1 << 20).decode(errors="replace"))
+        os.close(r)
+    m = re.search(r"JIT compaction \(([\d.]+)ms\): Compacted (\d+) methods", err.getvalue())
+    if not m or int(m.group(2)) != n:
+        raise SystemExit(f"no compaction of {n} methods seen:\n{err.getvalue()[-2000:]}")
+    objects = sorted(str(p) for p in Path(tmp).glob(f"_ruby_mjit_p{os.getpid()}u*.o"))[:n]
+    tc = _toolchain(cc)
+    bare = _time(lambda: tc.exec_process(tc.link_argv(objects, f"{tmp}/bare{n}.so")))
+    return float(m.group(1)) / 1e3, bare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed-dir", default=str(SEED_DIR), help="CRuby checkout")
+    parser.add_argument("--cc", default="gcc")
+    parser.add_argument("--units", type=int, default=10, help="units timed for latency")
+    parser.add_argument("--sizes", default="10,100,1000", help="compaction sizes")
+    args = parser.parse_args()
+    profile = CRubyProfile(args.seed_dir)
+    profile.use_compiler(args.cc)
+    with tempfile.TemporaryDirectory(prefix="mjit-bench-") as tmp:
+        ref = bench_latency(args.cc, args.units, tmp)
+    with tempfile.TemporaryDirectory(prefix="mjit-bench-") as tmp:
+        cr = cruby_latency(profile, args.cc, args.units, tmp)
+    print(f"{'engine':<8} {'latency ms':>11} {'floor ms':>9} {'ratio':>6}")
+    for name, lat in (("cruby", cr), ("ref", ref)):
+        print(f"{name:<8} {lat['latency'] * 1e3:>11.1f} {lat['floor'] * 1e3:>9.1f}"
+              f" {lat['latency'] / lat['floor']:>6.3f}")
+    print(f"{'units':>6} {'cruby link ms':>14} {'bare link ms':>13} {'ratio':>6}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix="mjit-bench-") as tmp:
+            link, bare = cruby_compaction(profile, args.cc, n, tmp)
+        print(f"{n:>6} {link * 1e3:>14.1f} {bare * 1e3:>13.1f} {link / bare:>6.2f}")
+    print(f"(median of {args.units} units; latency = add_iseq_to_process -> published jit_func;"
+          " floor = cc -c + cc -shared + dlopen of the same .c; cruby link = CRuby's own timing"
+          " of its compaction link)")
+
+
+if __name__ == "__main__":
+    main()
