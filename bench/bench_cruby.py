@@ -12,8 +12,6 @@ Run: ``python bench/bench_cruby.py [--seed-dir DIR] [--units N] [--sizes 10,100,
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import re
 import statistics
@@ -99,10 +97,9 @@ def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[
     host = Host(options)
     engine = profile(host, options)
     host.attach(engine)
-    err = io.StringIO()
-    r, w = os.pipe()
+    log = tempfile.TemporaryFile()
     saved = os.dup(2)
-    os.dup2(w, 2)      # CRuby prints its timing on fd 2
+    os.dup2(log.fileno(), 2)      # CRuby prints its timing on fd 2
     try:
         engine.init()
         iseqs = [_program(host, k + 1) for k in range(n)]
@@ -116,13 +113,12 @@ def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[
         host.close()
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(w)
-        with contextlib.suppress(OSError):
-            err.write(os.read(r, 1 << 20).decode(errors="replace"))
-        os.close(r)
-    m = re.search(r"JIT compaction \(([\d.]+)ms\): Compacted (\d+) methods", err.getvalue())
+    log.seek(0)
+    text = log.read().decode(errors="replace")
+    log.close()
+    m = re.search(r"JIT compaction \(([\d.]+)ms\): Compacted (\d+) methods", text)
     if not m or int(m.group(2)) != n:
-        raise SystemExit(f"no compaction of {n} methods seen:\n{err.getvalue()[-2000:]}")
+        raise SystemExit(f"no compaction of {n} methods seen:\n{text[-2000:]}")
     objects = sorted(str(p) for p in Path(tmp).glob(f"_ruby_mjit_p{os.getpid()}u*.o"))[:n]
     tc = _toolchain(cc)
     bare = _time(lambda: tc.exec_process(tc.link_argv(objects, f"{tmp}/bare{n}.so")))
