@@ -36,14 +36,21 @@ def test_finish_leaves_no_thread_and_no_compiler(mjit_start, mjit_cc):
 
 @pytest.mark.mjit_clause("FINISH-2")
 def test_finish_removes_every_file(mjit_start, mjit_cc, mjit_observe):
-    """finish without save_temps removes every file the engine made, kept .o files and the
-    precompiled header included."""
+    """finish without save_temps removes every file the engine made, kept .o files, those of
+    a unit whose link failed and the precompiled header included."""
     mjit_cc.fail("compile", nth=3)
     host, engine = mjit_start()
     good = compile_methods(host, engine, 1, 2)
     bad = define_affine(host, "bad", 3)
     call_to_enqueue(host, bad, host.options.min_calls)
     assert settle(host, engine, bad) == JitState.NOT_COMPILED
+    mjit_cc.clear_rules()
+    mjit_cc.fail("link")    # this unit's .o exists when its link fails
+    bad_link = define_affine(host, "bad_link", 4)
+    call_to_enqueue(host, bad_link, host.options.min_calls)
+    assert settle(host, engine, bad_link) != JitState.NOT_READY
+    assert not is_compiled(bad_link.body.jit_func)
+    mjit_cc.clear_rules()
     assert all(is_compiled(m.body.jit_func) for m in good)
     assert mjit_observe.files(), "no file in the tmp dir while two methods are compiled"
     with bounded(STOP_WAIT, "finish"):
