@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_double, c_int, c_int32, c_size_t,
                     c_uint32, c_uint64, c_void_p)
+from typing import Any
 
 from .._errors import MjitError
 from ..host._cbody import CCallCache, CInlineStorage
@@ -27,7 +28,7 @@ HEADER_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
 JOB_FUNC = CFUNCTYPE(None, c_void_p)
 THREAD_FUNC = CFUNCTYPE(None, c_void_p)
 
-_SERVICES = [
+_SERVICES: list[tuple[str, Any]] = [
     ("generate_code", CFUNCTYPE(c_int, c_void_p, c_void_p, c_char_p, POINTER(c_int))),
     ("register_postponed_job", CFUNCTYPE(c_int, c_void_p, c_void_p, POINTER(c_int))),
     ("copy_caches", CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p)),
@@ -60,7 +61,7 @@ class COptions(ctypes.Structure):
 
 
 class HostServices(ctypes.Structure):
-    _fields_ = [("abi_version", c_uint32), ("size", c_uint32), ("header_file", c_char_p),
+    _fields_ = [("abi_version", c_uint32), ("size", c_uint32), ("header_file", c_char_p),  # type: ignore[assignment]
                 ("options", POINTER(COptions))] + _SERVICES
 
 
