@@ -37,7 +37,7 @@ class Clause:
 _TABLE = """
 QUEUE - Queue
 QUEUE-1 M Queueing an ISeq sets its jit_func to NOT_READY before add_iseq_to_process returns.
-QUEUE-2 M The worker always takes the queued unit whose ISeq has the most calls when it dequeues.
+QUEUE-2 M The worker always takes the queued unit whose ISeq has the most calls when it dequeues, the first queued among equals.
 QUEUE-3 M A unit whose ISeq is freed while still queued never reaches generate_code and leaves no files.
 QUEUE-4 M Unit ids are unique and grow; a unit's function symbol is _mjit<id>.
 QUEUE-5 M A finished or disabled engine compiles nothing and ignores add_iseq_to_process.
@@ -104,6 +104,7 @@ FINISH-5 S call_p is False after finish.
 FORK [fork] Fork
 FORK-1 M After the host's fork sequence parent and child each have exactly one working worker.
 FORK-2 M A child never deletes the parent's .o files of units compiled before the fork.
+  note: this covers units the parent replaced by a recompile before the fork (stale units) and every path of the child: recompile, unload, compaction, GC, finish. CRuby 2.7's mjit_child_after_fork marks the active units' files only, so its child's finish deletes the .o of a parent's stale unit.
 FORK-3 M A child never deletes the parent's precompiled header.
 FORK-4 M Units compiled in the child carry the child's pid and the child cleans them up.
 FORK-5 M A fork during a compile completes, and the parent's unit still compiles after resume.
