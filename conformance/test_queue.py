@@ -31,6 +31,24 @@ def generation_order(host, iseqs) -> list[str]:
     return [by_id[e.iseq] for e in host.events_of("generate_code:enter") if e.iseq in by_id]
 
 
+def generated_after_calls(host, engine, calls_by_name) -> list[str]:
+    """Behind a held unit, call each method its number of times and then queue it (in the
+    given order; min_calls is far away, so no call queues them); return the names in the
+    order the worker generated their code."""
+    blocker, gate = hold_worker(host, engine)
+    methods = []
+    for k, (name, calls) in enumerate(calls_by_name, 10):
+        m = define_affine(host, name, k)
+        for _ in range(calls):
+            host.call(m, 1)
+        engine.add_iseq_to_process(m)
+        methods.append(m)
+    gate.release()
+    for m in methods:
+        compiled(host, engine, m)
+    return generation_order(host, methods)
+
+
 @pytest.mark.mjit_clause("QUEUE-1")
 def test_enqueued_method_is_not_ready_at_once(mjit_host, mjit_engine):
     """add_iseq_to_process (from the call path or called directly) leaves jit_func NOT_READY
@@ -71,20 +89,8 @@ def test_method_queued_while_paused_is_not_ready(mjit_host, mjit_engine):
 def test_worker_takes_the_most_called_unit_first(mjit_host, mjit_engine):
     """With three units queued behind a held one, the worker generates them in decreasing
     order of their call counts, not in queue order."""
-    host, engine = mjit_host, mjit_engine
-    blocker, gate = hold_worker(host, engine)
-    # Calls made before queueing (min_calls is far away, so no call queues them).
-    methods = []
-    for name, calls in (("few", 1), ("some", 3), ("most", 5)):
-        m = define_affine(host, name, calls + 10)
-        for _ in range(calls):
-            host.call(m, 1)
-        engine.add_iseq_to_process(m)
-        methods.append(m)
-    gate.release()
-    for m in methods:
-        compiled(host, engine, m)
-    assert generation_order(host, methods) == ["most", "some", "few"]
+    order = generated_after_calls(mjit_host, mjit_engine, (("few", 1), ("some", 3), ("most", 5)))
+    assert order == ["most", "some", "few"]
 
 
 @pytest.mark.mjit_clause("QUEUE-2")
@@ -92,19 +98,9 @@ def test_worker_takes_the_most_called_unit_first(mjit_host, mjit_engine):
 def test_first_queued_among_equally_called_units_goes_first(mjit_host, mjit_engine):
     """Units with equal call counts are generated in the order they were queued, after the
     more-called ones and before the less-called ones."""
-    host, engine = mjit_host, mjit_engine
-    blocker, gate = hold_worker(host, engine)
-    methods = []
-    for name, calls in (("a2", 2), ("b5", 5), ("c2", 2), ("d5", 5), ("e0", 0)):
-        m = define_affine(host, name, len(methods) + 10)
-        for _ in range(calls):
-            host.call(m, 1)
-        engine.add_iseq_to_process(m)
-        methods.append(m)
-    gate.release()
-    for m in methods:
-        compiled(host, engine, m)
-    assert generation_order(host, methods) == ["b5", "d5", "a2", "c2", "e0"]
+    order = generated_after_calls(mjit_host, mjit_engine,
+                                  (("a2", 2), ("b5", 5), ("c2", 2), ("d5", 5), ("e0", 0)))
+    assert order == ["b5", "d5", "a2", "c2", "e0"]
 
 
 @pytest.mark.mjit_clause("QUEUE-7")
