@@ -10,12 +10,11 @@ import os
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import wait_for
 
 from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_jit_func, call_to_enqueue,
                        compaction_links, compiled, define_affine, invocations_of, libraries_of,
                        library_of, object_inputs, pass_to_next_unit, runs_compiled, source_of,
-                       unit_file_names)
+                       unit_file_names, wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("compaction")
 
@@ -34,17 +33,6 @@ def queue_then_compile(mjit_cc, mjit_start, names, **overrides):
     for iseq in iseqs:
         compiled(host, engine, iseq)
     return host, engine, iseqs
-
-
-def wait_compacted(mjit_cc, iseqs, what: str) -> str:
-    """Wait until every ISeq's code lies in the output of one compaction link; return it."""
-    def rebound() -> bool:
-        libs = set(libraries_of(iseqs))
-        outputs = {link.output for link in compaction_links(mjit_cc) if link.ok}
-        return len(libs) == 1 and libs <= outputs
-    wait_for(rebound, COMPILE_WAIT, what,
-             extra=lambda: f"libraries: {libraries_of(iseqs)}\n{mjit_cc.describe()}")
-    return libraries_of(iseqs)[0]
 
 
 @pytest.mark.mjit_clause("COMPACT-1")

@@ -11,7 +11,8 @@ from pytest_mjit._deadline import wait_for
 from pytest_mjit._observe import python_threads
 
 from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compile_methods,
-                       compiled, define_affine, new_threads, release_after, runs_compiled)
+                       compiled, define_affine, library_of, new_threads, release_after,
+                       runs_compiled, wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("fork")
 
@@ -192,3 +193,20 @@ def test_code_compiled_before_the_fork_runs_in_the_child(mjit_start):
         return [is_compiled(m.body.jit_func) and runs_compiled(h, m, 9) for m in methods]
 
     assert fork(host, child).result == [True, True]
+
+
+@pytest.mark.mjit_clause("FORK-6")
+@pytest.mark.mjit_requires("compaction")
+def test_compacted_code_runs_in_the_child(mjit_start, mjit_cc):
+    """Code the parent compacted before the fork is mapped in the child and runs there."""
+    host, engine = mjit_start()
+    methods = compile_methods(host, engine, 1, 2, 3)
+    wait_compacted(mjit_cc, methods, "the three methods to be compacted")
+
+    def child(h):
+        return [(m.name, is_compiled(m.body.jit_func)
+                 and library_of(m.body.jit_func.address) is not None
+                 and runs_compiled(h, m, 9)) for m in methods]
+
+    result = fork(host, child).result
+    assert all(ok for _, ok in result), f"compacted code that failed in the child: {result}"
