@@ -10,7 +10,8 @@ import pytest
 
 from pytest_mjit._fixtures import session_of
 from pytest_mjit._presets import PRESETS
-from pytest_mjit.machines import RigConfig, run_machine
+from pytest_mjit.machines import MachineRun, ProtocolViolation, RigConfig, run_machine
+from pytest_mjit.machines._checks import blamed, clauses_of, leftover_problems
 
 MAX_SHRUNK_STEPS = 15
 #: Pinned so that the search (not only its result) is the same on every run.
@@ -76,3 +77,25 @@ def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
     assert again.failed, again.describe()
     assert again.failing_steps == first.failing_steps
     assert again.examples == 1
+
+
+def test_a_failure_names_the_clauses_of_its_problems():
+    """The clauses a failure is blamed on are those its problems name, once each; one
+    problem that names none blames every clause the machine checks (no names)."""
+    assert clauses_of([blamed("GC-4", "a"), blamed("LOAD-1", "b"), blamed("GC-4", "c")]) == \
+        ("GC-4", "LOAD-1")
+    assert clauses_of([blamed("GC-4", "a"), blamed(None, "b")]) == ()
+    assert leftover_problems(["threads: mjit-worker", "files in the tmp dir: x.o",
+                              "mapped libraries: /t/x.so"]) == [
+        "[FINISH-1] after finish the engine left threads: mjit-worker",
+        "[FINISH-2] after finish the engine left files in the tmp dir: x.o",
+        "[FINISH-3] after finish the engine left mapped libraries: /t/x.so"]
+
+    def run(error):
+        return MachineRun(examples=1, steps=1, seconds=0.0, uncontrolled=0, error=error)
+    assert run(ProtocolViolation("stuck", ("STOP-2",))).clauses == ("STOP-2",)
+    assert run(RuntimeError("engine bug")).clauses == ()
+    flaky = ExceptionGroup("flaky", [ProtocolViolation("a", ("GC-1",)),
+                                     ProtocolViolation("b", ("GC-2",))])
+    assert run(flaky).clauses == ("GC-1", "GC-2")
+    assert "failed clause(s): STOP-2" in run(ProtocolViolation("stuck", ("STOP-2",))).describe()
