@@ -93,6 +93,17 @@ def compaction_links(shim) -> list:
     return [i for i in shim.invocations() if i.kind == "link" and len(object_inputs(i)) > 1]
 
 
+def wait_compacted(mjit_cc, iseqs, what: str) -> str:
+    """Wait until every ISeq's code lies in the output of one compaction link; return it."""
+    def rebound() -> bool:
+        libs = set(libraries_of(iseqs))
+        outputs = {link.output for link in compaction_links(mjit_cc) if link.ok}
+        return len(libs) == 1 and libs <= outputs
+    wait_for(rebound, COMPILE_WAIT, what,
+             extra=lambda: f"libraries: {libraries_of(iseqs)}\n{mjit_cc.describe()}")
+    return libraries_of(iseqs)[0]
+
+
 def unit_file_names(tmp_dir: str | Path, unit_id: int) -> list[str]:
     """Names of unit ``unit_id``'s ``.c``/``.o``/``.so`` files in ``tmp_dir`` (COMPILE-2)."""
     pattern = re.compile(rf"_ruby_mjit_p\d+u{unit_id}\.(c|o|so)")

@@ -1,16 +1,20 @@
 """COMPACT: when the queue drains (or the cache fills), every active unit's code is linked into
-one library and every live ISeq is rebound to it; a failed compaction changes nothing."""
+one library and every live ISeq is rebound to it; a failed compaction changes nothing.  The
+compacted library lives as long as code bound into it may run: unloading a unit, finish
+without close_handle and save_temps all keep it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from pytest_mjit import is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit import JitState, is_compiled
 
-from ._support import (COMPILE_WAIT, call_to_enqueue, compaction_links, compiled,
-                       define_affine, libraries_of, object_inputs, pass_to_next_unit,
-                       unit_file_names)
+from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_jit_func, call_to_enqueue,
+                       compaction_links, compiled, define_affine, invocations_of, libraries_of,
+                       library_of, object_inputs, pass_to_next_unit, runs_compiled, source_of,
+                       unit_file_names, wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("compaction")
 
@@ -29,17 +33,6 @@ def queue_then_compile(mjit_cc, mjit_start, names, **overrides):
     for iseq in iseqs:
         compiled(host, engine, iseq)
     return host, engine, iseqs
-
-
-def wait_compacted(mjit_cc, iseqs, what: str) -> str:
-    """Wait until every ISeq's code lies in the output of one compaction link; return it."""
-    def rebound() -> bool:
-        libs = set(libraries_of(iseqs))
-        outputs = {link.output for link in compaction_links(mjit_cc) if link.ok}
-        return len(libs) == 1 and libs <= outputs
-    wait_for(rebound, COMPILE_WAIT, what,
-             extra=lambda: f"libraries: {libraries_of(iseqs)}\n{mjit_cc.describe()}")
-    return libraries_of(iseqs)[0]
 
 
 @pytest.mark.mjit_clause("COMPACT-1")
@@ -152,3 +145,83 @@ def test_full_cache_compacts_in_wait_mode(mjit_cc, mjit_start):
     wait_compacted(mjit_cc, iseqs, "the ten methods to be compacted")
     for iseq in iseqs:
         assert host.call(iseq, 3) == host.interpret(iseq, 3)
+
+
+# -- the compacted library's lifetime -----------------------------------------------------------
+
+def compiled_code_problems(host, iseqs) -> list[str]:
+    """For every ISeq still marked compiled: its code is mapped, and calling it through the
+    call path runs that code and returns the interpreter's results.  Unmapped code is
+    reported, never called."""
+    problems = []
+    for iseq in iseqs:
+        func = iseq.body.jit_func
+        if not is_compiled(func):
+            continue
+        if library_of(func.address) is None:
+            problems.append(f"{iseq.name}: code of unit {func.unit_id} is no longer mapped")
+        elif not all(runs_compiled(host, iseq, x) for x in ARGS):
+            problems.append(f"{iseq.name}: compiled code did not return the interpreter's result")
+    return problems
+
+
+@pytest.mark.mjit_clause("UNLOAD-4")
+@pytest.mark.mjit_requires("unload")
+def test_unload_keeps_the_compacted_code_of_the_others(mjit_cc, mjit_start):
+    """Unloading one unit of a compacted library leaves the library mapped: every method
+    still compiled runs its code and returns the interpreter's results, before anything is
+    compiled or compacted again and after."""
+    names = [f"m{i}" for i in range(10)]
+    host, engine, ms = queue_then_compile(mjit_cc, mjit_start, names, max_cache_size=10)
+    wait_compacted(mjit_cc, ms, "the ten methods to be compacted")
+    for i, m in enumerate(ms):
+        call_to_enqueue(host, m, host.options.min_calls + i)   # m0 is the least called
+    # Hold the next unit's compile: the unload is over once it starts (the worker dequeues
+    # nothing while the cache is full), and nothing is rebound to a new library meanwhile.
+    hold = mjit_cc.hold(kind="compile")
+    extra = define_affine(host, "extra", 1000)
+    call_to_enqueue(host, extra, host.options.min_calls)
+    hold.wait_reached(COMPILE_WAIT)
+    try:
+        assert ms[0].body.jit_func == JitState.NOT_COMPILED, "the full cache unloaded nothing"
+        problems = compiled_code_problems(host, ms)
+    finally:
+        hold.release()
+    assert not problems, f"after unloading {ms[0].name}: {problems}"
+    compiled(host, engine, extra)
+    assert not compiled_code_problems(host, ms + [extra])
+
+
+@pytest.mark.mjit_clause("FINISH-3")
+def test_finish_without_close_handle_keeps_compacted_code_mapped(mjit_cc, mjit_start,
+                                                                 mjit_observe):
+    """finish(close_handle=False) leaves the compacted library mapped too: code bound into it
+    may still be running on some stack."""
+    mjit_observe.allow("maps")  # the clause itself leaves them mapped
+    host, engine, iseqs = queue_then_compile(mjit_cc, mjit_start, ["a", "b", "c"])
+    library = wait_compacted(mjit_cc, iseqs, "the three methods to be compacted")
+    funcs = [iseq.body.jit_func for iseq in iseqs]
+    mapped = mjit_observe.maps(mjit_observe.tmp_dir)
+    with bounded(STOP_WAIT, "finish(close_handle=False)"):
+        engine.finish(close_handle=False)
+    gone = sorted(m.path for m in mapped - mjit_observe.maps(mjit_observe.tmp_dir))
+    assert not gone, f"finish(close_handle=False) unmapped {gone} (compacted: {library})"
+    for iseq, func in zip(iseqs, funcs):
+        assert call_jit_func(func, 10) == host.interpret(iseq, 10), iseq.name
+
+
+@pytest.mark.mjit_clause("OPT-5")
+def test_save_temps_keeps_the_compacted_library(mjit_cc, mjit_start, mjit_observe):
+    """With save_temps every file the engine made outlives finish: each unit's .c, .o and
+    .so, the header and the compacted library."""
+    host, engine, iseqs = queue_then_compile(mjit_cc, mjit_start, ["a", "b"], save_temps=True)
+    library = wait_compacted(mjit_cc, iseqs, "the two methods to be compacted")
+    with bounded(STOP_WAIT, "finish"):
+        engine.finish()
+    made = {i.output for i in mjit_cc.invocations() if i.ok}
+    made |= {source_of(i) for i in invocations_of(mjit_cc, "compile")}
+    assert library in made
+    missing = sorted(path for path in made if not os.path.exists(path))
+    for name in mjit_observe.files():
+        os.remove(mjit_observe.tmp_dir / name)
+    assert not missing, f"save_temps did not keep {missing}"

@@ -7,7 +7,7 @@ from pytest_mjit import EngineStateError, JitState, is_compiled
 from pytest_mjit._observe import child_processes, python_threads
 
 from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compile_methods,
-                       define_affine, new_threads, release_after, settle)
+                       compiled, define_affine, new_threads, release_after, settle)
 
 
 
@@ -56,6 +56,24 @@ def test_finish_removes_every_file(mjit_start, mjit_cc, mjit_observe):
     with bounded(STOP_WAIT, "finish"):
         engine.finish()
     assert not mjit_observe.files(), f"finish left files: {sorted(mjit_observe.files())}"
+
+
+@pytest.mark.mjit_clause("FINISH-2")
+@pytest.mark.mjit_clause("FINISH-3")
+@pytest.mark.mjit_requires("recompile")
+def test_finish_frees_the_units_a_recompile_replaced(mjit_start, mjit_observe):
+    """The units a recompile replaced are the engine's too: finish removes their files and
+    unmaps their libraries like the others'."""
+    host, engine = mjit_start()
+    a, b = compile_methods(host, engine, 1, 2)
+    old = a.body.jit_func
+    engine.recompile(a)
+    assert compiled(host, engine, a).unit_id != old.unit_id
+    with bounded(STOP_WAIT, "finish"):
+        engine.finish(close_handle=True)
+    assert not mjit_observe.files(), f"finish left files: {sorted(mjit_observe.files())}"
+    left = mjit_observe.maps(mjit_observe.tmp_dir)
+    assert not left, f"finish left libraries mapped: {sorted(m.path for m in left)}"
 
 
 @pytest.mark.mjit_clause("FINISH-3")

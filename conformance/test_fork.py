@@ -11,7 +11,8 @@ from pytest_mjit._deadline import wait_for
 from pytest_mjit._observe import python_threads
 
 from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compile_methods,
-                       compiled, define_affine, new_threads, release_after, runs_compiled)
+                       compiled, define_affine, library_of, new_threads, release_after,
+                       runs_compiled, wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("fork")
 
@@ -79,6 +80,48 @@ def test_child_keeps_the_parents_object_files(mjit_start, mjit_cc, mjit_observe)
         assert all(i.ok for i in parent_links()), "the parent could not compact after the fork"
     for m in methods:
         assert runs_compiled(host, m, 5)
+
+
+@pytest.mark.mjit_clause("FORK-2")
+@pytest.mark.mjit_requires("recompile")
+def test_no_path_of_the_child_deletes_the_parents_files(mjit_start, mjit_observe):
+    """Whatever the child does with units compiled before the fork (recompile one, free the
+    ISeq of one the parent replaced, compile and compact, finish), every .o and header the
+    parent made stays, those of units the parent had replaced by a recompile included."""
+    host, engine = mjit_start()
+    a, b, c = compile_methods(host, engine, 1, 2, 3)
+    engine.recompile(a)
+    compiled(host, engine, a)   # a's first unit is the parent's replaced (stale) unit now
+    tmp = mjit_observe.tmp_dir
+    parents = {f for f in mjit_observe.files() if f.endswith((".o", ".gch"))}
+    assert parents, "the parent keeps no .o and no header to protect"
+
+    def child(h):
+        missing = {}
+
+        def check(step: str) -> None:
+            reported = {f for files in missing.values() for f in files}
+            gone = sorted(parents - set(os.listdir(tmp)) - reported)
+            if gone:
+                missing[step] = gone
+        h.engine.recompile(b)
+        compiled(h, h.engine, b)
+        check("recompile of a method compiled in the parent")
+        compile_methods(h, h.engine, 4, 5, prefix="child")
+        check("compiling (and compacting) in the child")
+        h.unroot(a)
+        h.gc()
+        check("GC of the method the parent had recompiled")
+        h.engine.finish()
+        check("finish")
+        return missing
+
+    missing = fork(host, child).result
+    assert not missing, f"the child deleted the parent's files: {missing}"
+    gone = sorted(parents - mjit_observe.files())
+    assert not gone, f"the parent's files are gone after the child exited: {gone}"
+    for m in (a, b, c):
+        assert runs_compiled(host, m, 7)
 
 
 @pytest.mark.mjit_clause("FORK-3")
@@ -150,3 +193,20 @@ def test_code_compiled_before_the_fork_runs_in_the_child(mjit_start):
         return [is_compiled(m.body.jit_func) and runs_compiled(h, m, 9) for m in methods]
 
     assert fork(host, child).result == [True, True]
+
+
+@pytest.mark.mjit_clause("FORK-6")
+@pytest.mark.mjit_requires("compaction")
+def test_compacted_code_runs_in_the_child(mjit_start, mjit_cc):
+    """Code the parent compacted before the fork is mapped in the child and runs there."""
+    host, engine = mjit_start()
+    methods = compile_methods(host, engine, 1, 2, 3)
+    wait_compacted(mjit_cc, methods, "the three methods to be compacted")
+
+    def child(h):
+        return [(m.name, is_compiled(m.body.jit_func)
+                 and library_of(m.body.jit_func.address) is not None
+                 and runs_compiled(h, m, 9)) for m in methods]
+
+    result = fork(host, child).result
+    assert all(ok for _, ok in result), f"compacted code that failed in the child: {result}"

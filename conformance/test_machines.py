@@ -6,12 +6,14 @@ line that reproduces it."""
 
 import pytest
 
+from pytest_mjit._report import blame
 from pytest_mjit.machines import run_machine
 from pytest_mjit.machines.plugin import replay_value
 
-#: What the invariants check after every step.
-CLAUSES = ("COMPILE-1", "GC-1", "GC-2", "GC-4", "COPYJOB-1", "LOAD-1", "FINISH-1", "FINISH-2",
-           "FINISH-3", "FAULT-2")
+#: What the invariants and the bounded client calls check after every step.  A failure is
+#: reported against the clauses its problems name (all of these when one names none).
+CLAUSES = ("COMPILE-1", "GC-1", "GC-2", "GC-4", "COPYJOB-1", "LOAD-1", "QUEUE-6",
+           "STOP-1", "STOP-2", "STOP-3", "FINISH-1", "FINISH-2", "FINISH-3", "FAULT-2")
 
 
 def _tag(test):
@@ -25,15 +27,17 @@ def test_protocol_machine(request, mjit_machine_config):
     """Controlled schedule: the worker passes each protocol point only when a step says so."""
     run = run_machine(mjit_machine_config, replay=replay_value(request.config))
     if run.failed:
+        blame(request.node, run.clauses)
         pytest.fail(run.describe(), pytrace=False)
     print(run.describe())
 
 
 @_tag
-def test_protocol_machine_free_running(mjit_machine_config):
+def test_protocol_machine_free_running(request, mjit_machine_config):
     """Stress: no gates, the worker runs free while steps and compiler faults (slow, fail,
     crash) race it; the same invariants hold."""
     run = run_machine(mjit_machine_config, controlled=False)
     if run.failed:
+        blame(request.node, run.clauses)
         pytest.fail(run.describe(), pytrace=False)
     print(run.describe())

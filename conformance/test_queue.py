@@ -2,13 +2,17 @@
 most-called queued unit, skips units whose ISeq was freed, numbers units with growing ids,
 stops taking units when the cache is full, and nothing is queued after finish."""
 
+import os
+import re
+
 import pytest
 
 from pytest_mjit import JitState, is_compiled
+from pytest_mjit._observe import DirWatch
 
-from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_to_enqueue, compile_methods,
-                       compiled, define_affine, frames_on_stack, invocations_of, source_of,
-                       symbol_at, unit_id_of)
+from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_to_enqueue, compaction_links,
+                       compile_methods, compiled, define_affine, frames_on_stack,
+                       invocations_of, source_of, symbol_at, unit_id_of)
 
 
 def hold_worker(host, engine, name: str = "blocker"):
@@ -25,6 +29,24 @@ def generation_order(host, iseqs) -> list[str]:
     """Names of ``iseqs`` in the order the worker generated their code."""
     by_id = {iseq.id: iseq.name for iseq in iseqs}
     return [by_id[e.iseq] for e in host.events_of("generate_code:enter") if e.iseq in by_id]
+
+
+def generated_after_calls(host, engine, calls_by_name) -> list[str]:
+    """Behind a held unit, call each method its number of times and then queue it (in the
+    given order; min_calls is far away, so no call queues them); return the names in the
+    order the worker generated their code."""
+    blocker, gate = hold_worker(host, engine)
+    methods = []
+    for k, (name, calls) in enumerate(calls_by_name, 10):
+        m = define_affine(host, name, k)
+        for _ in range(calls):
+            host.call(m, 1)
+        engine.add_iseq_to_process(m)
+        methods.append(m)
+    gate.release()
+    for m in methods:
+        compiled(host, engine, m)
+    return generation_order(host, methods)
 
 
 @pytest.mark.mjit_clause("QUEUE-1")
@@ -67,20 +89,18 @@ def test_method_queued_while_paused_is_not_ready(mjit_host, mjit_engine):
 def test_worker_takes_the_most_called_unit_first(mjit_host, mjit_engine):
     """With three units queued behind a held one, the worker generates them in decreasing
     order of their call counts, not in queue order."""
-    host, engine = mjit_host, mjit_engine
-    blocker, gate = hold_worker(host, engine)
-    # Calls made before queueing (min_calls is far away, so no call queues them).
-    methods = []
-    for name, calls in (("few", 1), ("some", 3), ("most", 5)):
-        m = define_affine(host, name, calls + 10)
-        for _ in range(calls):
-            host.call(m, 1)
-        engine.add_iseq_to_process(m)
-        methods.append(m)
-    gate.release()
-    for m in methods:
-        compiled(host, engine, m)
-    assert generation_order(host, methods) == ["most", "some", "few"]
+    order = generated_after_calls(mjit_host, mjit_engine, (("few", 1), ("some", 3), ("most", 5)))
+    assert order == ["most", "some", "few"]
+
+
+@pytest.mark.mjit_clause("QUEUE-2")
+@pytest.mark.mjit_options(min_calls=1000)
+def test_first_queued_among_equally_called_units_goes_first(mjit_host, mjit_engine):
+    """Units with equal call counts are generated in the order they were queued, after the
+    more-called ones and before the less-called ones."""
+    order = generated_after_calls(mjit_host, mjit_engine,
+                                  (("a2", 2), ("b5", 5), ("c2", 2), ("d5", 5), ("e0", 0)))
+    assert order == ["b5", "d5", "a2", "c2", "e0"]
 
 
 @pytest.mark.mjit_clause("QUEUE-7")
@@ -103,33 +123,41 @@ def test_calls_while_queued_raise_priority(mjit_host, mjit_engine):
 
 
 @pytest.mark.mjit_clause("QUEUE-3")
-def test_unit_freed_while_queued_is_never_compiled(mjit_cc, mjit_host, mjit_engine):
-    """A queued unit whose ISeq is freed reaches neither generate_code nor the compiler."""
+def test_unit_freed_while_queued_is_never_compiled(mjit_cc, mjit_host, mjit_engine,
+                                                   mjit_tmpdir):
+    """A queued unit whose ISeq is freed reaches neither generate_code nor the compiler, and
+    no file of it is ever created (a watch on the tmp dir sees files deleted again too)."""
     host, engine = mjit_host, mjit_engine
     # The worker waits in the blocker's compiler, outside generate_code, so a GC can run.
     hold = mjit_cc.hold(kind="compile", nth=1)
-    blocker = define_affine(host, "blocker", 2)
-    engine.add_iseq_to_process(blocker)
-    hold.wait_reached(COMPILE_WAIT)
-    dropped = define_affine(host, "dropped", 3, root=False)
-    kept = define_affine(host, "kept", 5)
-    engine.add_iseq_to_process(dropped)
-    engine.add_iseq_to_process(kept)
-    # More calls than kept: a worker that still saw it would take it before kept.
-    for _ in range(3):
-        host.call(dropped, 1)
-    # mark() keeps queued ISeqs alive (GC-7), so a sweep would not free it: tell the engine
-    # what the sweep tells it about a dead ISeq, inside a GC.
-    host.gc_begin()
-    engine.free_iseq(dropped)
-    host.gc_end()
-    hold.release()
-    compiled(host, engine, blocker)
-    compiled(host, engine, kept)
+    with DirWatch(mjit_tmpdir) as watch:
+        blocker = define_affine(host, "blocker", 2)
+        engine.add_iseq_to_process(blocker)
+        hold.wait_reached(COMPILE_WAIT)
+        dropped = define_affine(host, "dropped", 3, root=False)
+        kept = define_affine(host, "kept", 5)
+        engine.add_iseq_to_process(dropped)
+        engine.add_iseq_to_process(kept)
+        # More calls than kept: a worker that still saw it would take it before kept.
+        for _ in range(3):
+            host.call(dropped, 1)
+        # mark() keeps queued ISeqs alive (GC-7), so a sweep would not free it: tell the
+        # engine what the sweep tells it about a dead ISeq, inside a GC.
+        host.gc_begin()
+        engine.free_iseq(dropped)
+        host.gc_end()
+        hold.release()
+        compiled(host, engine, blocker)
+        compiled(host, engine, kept)
+        created = watch.created()
     assert generation_order(host, [blocker, dropped, kept]) == ["blocker", "kept"]
     compiled_units = {blocker.body.jit_func.unit_id, kept.body.jit_func.unit_id}
     sources = [source_of(i) for i in invocations_of(mjit_cc, "compile")]
     assert {unit_id_of(s) for s in sources} == compiled_units, sources
+    compactions = {os.path.basename(link.output) for link in compaction_links(mjit_cc)}
+    strays = [n for n in created if re.fullmatch(r"_ruby_mjit_p\d+u\d+\.(c|o|so)", n)
+              and unit_id_of(n) not in compiled_units and n not in compactions]
+    assert not strays, f"files of no compiled unit were created: {strays}"
     assert not host.violations, host.violations
 
 

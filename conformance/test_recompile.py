@@ -9,7 +9,7 @@ import pytest
 from pytest_mjit import JitState
 
 from ._support import (call_jit_func, call_to_enqueue, compiled, define_affine, library_of,
-                       settle)
+                       runs_compiled, settle, symbol_at, wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("recompile")
 
@@ -41,6 +41,25 @@ def test_recompile_gives_new_code_under_a_new_unit(mjit_host, mjit_engine):
         assert host.call(a, x) == host.interpret(a, x)
     assert [e.detail for e in host.events[since:] if e.kind == "jit_call"] == \
         [f"unit {new.unit_id}"] * 3
+
+
+@pytest.mark.mjit_clause("RECOMPILE-1")
+@pytest.mark.mjit_requires("compaction")
+def test_compaction_after_recompile_keeps_the_new_code(mjit_cc, mjit_host, mjit_engine):
+    """A compaction after a recompile binds the method to its new unit's function, never
+    back to the code the recompile replaced."""
+    host, engine = mjit_host, mjit_engine
+    a, old = compile_one(host, engine, "a", 7)
+    b, _ = compile_one(host, engine, "b", 9)
+    engine.recompile(a)
+    new = compiled(host, engine, a)
+    wait_compacted(mjit_cc, [a, b], "a's new code and b to be compacted together")
+    func = a.body.jit_func
+    # A compaction that raced the recompile may have published the old code as the new.
+    assert old.unit_id not in (new.unit_id, func.unit_id), \
+        f"a runs unit {func.unit_id} after a compaction; the recompile replaced {old.unit_id}"
+    assert (func.unit_id, symbol_at(func.address)) == (new.unit_id, f"_mjit{new.unit_id}")
+    assert runs_compiled(host, a, 5)
 
 
 @pytest.mark.mjit_clause("RECOMPILE-2")

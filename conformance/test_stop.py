@@ -4,7 +4,7 @@ stays usable while it is stopped."""
 import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit._deadline import DeadlineExceeded, wait_for
 from pytest_mjit._observe import python_threads
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue,
@@ -68,6 +68,35 @@ def test_pause_with_wait_returns_when_the_cache_is_full(mjit_start, mjit_cc):
         call_to_enqueue(host, extra, host.options.min_calls)
         with bounded(STOP_WAIT, "pause(wait=True) with a full cache"):
             assert engine.pause(wait=True) is True
+
+
+@pytest.mark.mjit_clause("STOP-2")
+@pytest.mark.mjit_requires("pch")
+def test_pause_with_wait_ends_when_the_worker_stopped(mjit_start, mjit_cc):
+    """A header build that fails while pause(wait=True) waits for the queue stops the worker
+    with a unit still queued; pause returns instead of waiting for a drain that cannot come.
+    (CRuby 2.7's mjit_pause loops forever here: see the note on STOP-2.)"""
+    header = mjit_cc.hang(kind="pch")
+    host, engine = mjit_start()
+    m = define_affine(host, "m", 3)
+    call_to_enqueue(host, m, host.options.min_calls)
+    header.wait_reached()
+
+    # The drain loop waits through the host's sleep, which runs interrupt checks: fail the
+    # header build once the main thread is in it.
+    helper = release_after(host, "check_ints", len(host.events), header)
+    try:
+        with bounded(STOP_WAIT, "pause(wait=True) after the worker stopped"):
+            engine.pause(wait=True)
+    except DeadlineExceeded as exc:
+        pytest.fail("pause(wait=True) never returned after the failed header build stopped the "
+                    f"worker with a unit still queued: {str(exc).splitlines()[0]}",
+                    pytrace=False)
+    finally:
+        helper.join()
+    assert [i.ok for i in mjit_cc.invocations()] == [False], mjit_cc.describe()
+    assert not is_compiled(m.body.jit_func)
+    assert host.call(m, 4) == host.interpret(m, 4)
 
 
 @pytest.mark.mjit_clause("STOP-3")

@@ -37,7 +37,7 @@ class Clause:
 _TABLE = """
 QUEUE - Queue
 QUEUE-1 M Queueing an ISeq sets its jit_func to NOT_READY before add_iseq_to_process returns.
-QUEUE-2 M The worker always takes the queued unit whose ISeq has the most calls when it dequeues.
+QUEUE-2 M The worker always takes the queued unit whose ISeq has the most calls when it dequeues, the first queued among equals.
 QUEUE-3 M A unit whose ISeq is freed while still queued never reaches generate_code and leaves no files.
   note: CRuby's GC marks queued ISeqs (mjit_mark), so there an ISeq is freed while queued only through a direct free_iseq, never by its own GC; the test calls free_iseq directly.
 QUEUE-4 M Unit ids are unique and grow; a unit's function symbol is _mjit<id>.
@@ -91,7 +91,8 @@ COPYJOB-7 M In wait mode the copy runs inline on the worker without a postponed 
 COPYJOB-8 M A refused postponed-job registration fails the copy at once.
 STOP - Stop, pause and resume
 STOP-1 M pause(wait=False) returns only once the worker thread has ended, leaving no files of an interrupted unit but a kept .o.
-STOP-2 M pause(wait=True) lets the worker empty the queue (unless the cache is full) before stopping it.
+STOP-2 M pause(wait=True) lets the worker empty the queue (unless the cache is full) before stopping it, and returns once the worker has stopped even if units are still queued.
+  note: CRuby 2.7's mjit_pause drains in a loop that looks only at the queue and the cache, never at worker_stopped: a header build that fails while it loops stops the worker (PCH-3) and the loop never ends. The suite bounds that wait, so an engine that follows the C here gets a FAIL of this clause, not a hang.
 STOP-3 M pause of a stopped worker and resume of a running one return False; both raise on a disabled engine.
 STOP-4 M After resume the queued units get compiled.
 STOP-5 M The stop loop runs the host's interrupt check so a pending copy job cannot block it.
@@ -106,6 +107,7 @@ FINISH-5 S call_p is False after finish.
 FORK [fork] Fork
 FORK-1 M After the host's fork sequence parent and child each have exactly one working worker.
 FORK-2 M A child never deletes the parent's .o files of units compiled before the fork.
+  note: this covers units the parent replaced by a recompile before the fork (stale units) and every path of the child: recompile, unload, compaction, GC, finish. CRuby 2.7's mjit_child_after_fork marks the active units' files only, so its child's finish deletes the .o of a parent's stale unit.
 FORK-3 M A child never deletes the parent's precompiled header.
 FORK-4 M Units compiled in the child carry the child's pid and the child cleans them up.
 FORK-5 M A fork during a compile completes, and the parent's unit still compiles after resume.

@@ -3,13 +3,15 @@ libraries, threads, child processes, the host's event log), with snapshots and d
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import os
+import struct
 import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["Mapping", "Child", "Snapshot", "Diff", "Observer", "mapped_libraries",
+__all__ = ["Mapping", "Child", "Snapshot", "Diff", "Observer", "DirWatch", "mapped_libraries",
            "child_processes", "python_threads", "list_files"]
 
 
@@ -103,6 +105,61 @@ def list_files(directory: str | os.PathLike | None) -> set[str]:
         return set(os.listdir(directory))
     except OSError:
         return set()
+
+
+_IN_MOVED_TO, _IN_CREATE, _IN_Q_OVERFLOW = 0x80, 0x100, 0x4000
+_IN_NONBLOCK, _IN_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
+_EVENT = struct.Struct("iIII")   # struct inotify_event without its name
+
+
+class DirWatch:
+    """Every name created in (or moved into) a directory while the watch is open, in order,
+    even a file that is gone again before anyone could list the directory (Linux inotify).
+
+    Use as a context manager, or ``close()`` it."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        if self._fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        if libc.inotify_add_watch(self._fd, os.fsencode(directory),
+                                  _IN_CREATE | _IN_MOVED_TO) < 0:
+            err = ctypes.get_errno()
+            os.close(self._fd)
+            raise OSError(err, f"cannot watch {os.fspath(directory)}")
+        self._names: list[str] = []
+        self._overflowed = False
+
+    def created(self) -> list[str]:
+        """The names created so far.  Raises OSError if the kernel dropped events."""
+        while self._fd >= 0:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                break
+            offset = 0
+            while offset < len(data):
+                _wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
+                name = data[offset + _EVENT.size: offset + _EVENT.size + length]
+                offset += _EVENT.size + length
+                self._overflowed |= bool(mask & _IN_Q_OVERFLOW)
+                if name.rstrip(b"\0"):
+                    self._names.append(os.fsdecode(name.rstrip(b"\0")))
+        if self._overflowed:
+            raise OSError("the directory watch overflowed: some created names were lost")
+        return list(self._names)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "DirWatch":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,12 +14,24 @@ from . import _clauses
 from ._clauses import AREAS, CLAUSES, Clause
 
 __all__ = ["TestRecord", "Results", "clause_status", "certificate", "build_report",
-           "write_reports", "markdown", "area_lines", "STATUSES", "SCHEMA"]
+           "write_reports", "markdown", "area_lines", "blame", "STATUSES", "SCHEMA",
+           "FAILED_CLAUSES"]
 
 SCHEMA = "pytest-mjit-report/1"
 #: How the reason of a test whose harness deadline expired begins (plugin.py writes it).
 DEADLINE_REASON = "harness deadline expired"
 STATUSES = ("PASS", "FAIL", "XFAIL", "XPASS", "UNSUPPORTED", "UNRESOLVED")
+#: User property of a failed test naming the clauses (of its own) whose check failed.
+FAILED_CLAUSES = "mjit_failed_clauses"
+
+
+def blame(item, clauses: Iterable[str]) -> None:
+    """Say that the failure about to be raised by test ``item`` (a pytest item) is a failure
+    of ``clauses`` only: its other clauses are reported UNRESOLVED for it, not FAIL.  For
+    tests that check many clauses at once, such as the protocol machines."""
+    ids = [c for c in clauses if c]
+    if ids:
+        item.user_properties.append((FAILED_CLAUSES, ",".join(ids)))
 
 
 @dataclasses.dataclass
@@ -33,6 +45,16 @@ class TestRecord:
     reason: str = ""
     duration: float = 0.0
     ran: bool = False
+    #: for a FAIL: the clauses the test blamed (empty: all of its clauses failed)
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+    def for_clause(self, clause_id: str) -> "TestRecord":
+        """This record as seen by one of its clauses: a failure blamed on other clauses
+        leaves this one UNRESOLVED (the test stopped before checking it to the end)."""
+        if self.status != "FAIL" or not self.failed or clause_id in self.failed:
+            return self
+        return dataclasses.replace(self, status="UNRESOLVED", reason=(
+            f"the test stopped at a failure of {', '.join(self.failed)}"))
 
 
 def _skip_reason(report) -> str:
@@ -70,6 +92,9 @@ class Results:
             if rec.status not in ("FAIL", "UNRESOLVED"):
                 rec.status = "UNRESOLVED" if unresolved else "FAIL"
                 rec.reason = unresolved or f"{report.when}: {_first_line(report)}"
+                blamed = [c for c in props.get(FAILED_CLAUSES, "").split(",") if c]
+                # A blame naming a clause the test is not tagged with blames them all.
+                rec.failed = blamed if blamed and set(blamed) <= set(clauses) else []
         elif report.skipped and rec.status == "PASS":
             if hasattr(report, "wasxfail"):
                 rec.status, rec.reason = "FAIL", f"marked xfail: {report.wasxfail}"
@@ -139,7 +164,7 @@ def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
     by_clause: dict[str, list[TestRecord]] = {}
     for rec in results.tests.values():
         for cid in rec.clauses:
-            by_clause.setdefault(cid, []).append(rec)
+            by_clause.setdefault(cid, []).append(rec.for_clause(cid))
     caps = None if capabilities is None else set(capabilities)
     clauses, statuses = {}, {}
     for clause in CLAUSES.values():

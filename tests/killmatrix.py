@@ -212,12 +212,20 @@ def failures_in_log(log_text: str) -> dict[str, dict[str, Any]]:
 
 def tests_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The report's tests by node id, each with its status, reason, duration and clauses."""
-    tests: dict[str, dict[str, Any]] = {}
+    seen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for cid, clause in report["clauses"].items():
         for t in clause["tests"]:
-            rec = tests.setdefault(t["nodeid"], dict(status=t["status"], reason=t["reason"],
-                                                     duration=t["duration"], clauses=[]))
-            rec["clauses"].append(cid)
+            seen.setdefault(t["nodeid"], []).append((cid, t))
+    tests: dict[str, dict[str, Any]] = {}
+    for nodeid, per_clause in seen.items():
+        # A failure blamed on some of a test's clauses is FAIL for those only (the others
+        # see it UNRESOLVED): the test caught those clauses.
+        failed = [cid for cid, t in per_clause if t["status"] == "FAIL"]
+        first = next((t for _, t in per_clause if t["status"] == "FAIL"),
+                     per_clause[0][1])
+        tests[nodeid] = dict(status=first["status"], reason=first["reason"],
+                             duration=first["duration"],
+                             clauses=failed or [cid for cid, _ in per_clause])
     return tests
 
 

@@ -99,6 +99,37 @@ def test_report_statuses_schema_and_markdown(pytester, out_dir):
     assert report["certificate"]["line"] in out
 
 
+def test_a_blamed_failure_fails_only_the_clauses_it_names(pytester, out_dir):
+    """A test that checks several clauses and blames its failure on one fails that one; the
+    others are UNRESOLVED for it.  A blame outside the test's own clauses blames them all."""
+    pytester.makepyfile("""
+        import pytest
+        from pytest_mjit._report import blame
+
+        @pytest.mark.mjit_clause("GC-1")
+        @pytest.mark.mjit_clause("GC-2")
+        @pytest.mark.mjit_clause("GC-4")
+        def test_machine(request):
+            blame(request.node, ["GC-2"])
+            pytest.fail("gc_start_hook never returned")
+
+        @pytest.mark.mjit_clause("LOAD-1")
+        @pytest.mark.mjit_clause("LOAD-2")
+        def test_blames_a_clause_it_does_not_check(request):
+            blame(request.node, ["QUEUE-1"])
+            assert False
+    """)
+    pytester.runpytest("--mjit-report=out/report.json", "-p", "no:randomly")
+    clauses = json.loads((pytester.path / "out/report.json").read_text())["clauses"]
+    status = {cid: c["status"] for cid, c in clauses.items()}
+    assert status["GC-2"] == "FAIL"
+    assert "gc_start_hook never returned" in clauses["GC-2"]["reason"]
+    assert status["GC-1"] == status["GC-4"] == "UNRESOLVED"
+    assert clauses["GC-1"]["reason"] == "the test stopped at a failure of GC-2"
+    assert status["LOAD-1"] == status["LOAD-2"] == "FAIL"
+    assert status["QUEUE-1"] == "UNRESOLVED"
+
+
 def test_certificate_line_explains_denial(pytester, out_dir):
     _result, report = run_report(pytester)
     line = report["certificate"]["line"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-from typing import Any
+import re
+from typing import Any, Iterable
 
 from .._contract import JitState, is_compiled
 from ..host import ISeq
@@ -13,14 +14,63 @@ from ..host._interp import StepBudget, interpret
 from ..host._maps import executable_ranges
 
 __all__ = ["Method", "ProtocolViolation", "StepState", "expected_result", "check_step",
-           "call_compiled", "gc_snapshot", "child_check"]
+           "call_compiled", "gc_snapshot", "child_check", "blamed", "clauses_of", "leftover_problems"]
 
 _FUNC = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
 _STEP_LIMIT = 1_000_000
 
 
 class ProtocolViolation(AssertionError):
-    """An invariant of the protocol does not hold after a step."""
+    """An invariant of the protocol does not hold after a step.  ``clauses`` names the
+    clauses whose checks failed (empty when some problem names none)."""
+
+    def __init__(self, message: str, clauses: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.clauses = tuple(clauses)
+
+
+_BLAMED = re.compile(r"^\[([A-Z]+-\d+)\] ")
+
+#: Host violations by the clause they break (a substring of the host's message).
+_VIOLATION_CLAUSES = (
+    ("generate_code entered while the host is in GC", "GC-1"),
+    ("GC started while generate_code runs", "GC-2"),
+    ("off the main thread", "COPYJOB-1"),
+    ("not in an executable mapping", "LOAD-1"),
+)
+
+
+def blamed(clause: str | None, text: str) -> str:
+    """A problem's text, prefixed ``[CLAUSE] `` when it is known which clause it breaks."""
+    return f"[{clause}] {text}" if clause else text
+
+
+def clauses_of(problems: Iterable[str]) -> tuple[str, ...]:
+    """The clauses the problems name, in order; empty when any problem names none (then the
+    failure is every checked clause's)."""
+    found: list[str] = []
+    for problem in problems:
+        m = _BLAMED.match(problem)
+        if m is None:
+            return ()
+        if m.group(1) not in found:
+            found.append(m.group(1))
+    return tuple(found)
+
+
+#: What ``Rig.leftovers`` lists (by the words before its colon), by the clause it breaks.
+_LEFTOVER_CLAUSES = {"threads": "FINISH-1", "processes": "FINISH-1",
+                     "files in the tmp dir": "FINISH-2", "mapped libraries": "FINISH-3"}
+
+
+def leftover_problems(left: list[str]) -> list[str]:
+    """FINISH-1/2/3: one problem per kind of thing ``Rig.leftovers`` found after finish."""
+    return [blamed(_LEFTOVER_CLAUSES.get(item.split(":", 1)[0]),
+                   f"after finish the engine left {item}") for item in left]
+
+
+def _violation_clause(detail: str) -> str | None:
+    return next((cid for text, cid in _VIOLATION_CLAUSES if text in detail), None)
 
 
 @dataclasses.dataclass
@@ -83,7 +133,8 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
     problems: list[str] = []
     violations = host.violations
     for v in violations[state.violations_seen:]:
-        problems.append(f"host violation: {v.detail} (event #{v.seq}, thread {v.thread})")
+        problems.append(blamed(_violation_clause(v.detail), f"host violation: {v.detail} "
+                                                            f"(event #{v.seq}, thread {v.thread})"))
     state.violations_seen = len(violations)
 
     live = [m for m in methods if m.alive]
@@ -93,8 +144,9 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
             before = state.at_gc_begin.get(m.iseq.id)
             now = m.iseq.body.jit_func
             if before is not None and not is_compiled(before) and is_compiled(now):
-                problems.append(f"{m.iseq.name}: code published while GC runs "
-                                f"({JitState(before).name} -> unit {now.unit_id})")
+                problems.append(blamed("GC-4", f"{m.iseq.name}: code published while GC "
+                                               f"runs ({JitState(before).name} -> unit "
+                                               f"{now.unit_id})"))
     if not code_checks:
         return problems
 
@@ -106,21 +158,23 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
     for m, func in funcs:
         where = next((path for start, end, path in ranges if start <= func.address < end), None)
         if where is None:
-            problems.append(f"{m.iseq.name}: jit_func (unit {func.unit_id}) points to "
-                            f"0x{func.address:x}, which is not in an executable mapping")
+            problems.append(blamed("LOAD-1", f"{m.iseq.name}: jit_func (unit {func.unit_id}) "
+                                             f"points to 0x{func.address:x}, which is not in "
+                                             "an executable mapping"))
             continue
         got = call_compiled(func.address, m.args)
         if got != m.expected:
-            problems.append(f"{m.iseq.name}{m.args}: compiled code (unit {func.unit_id}, "
-                            f"{where.rsplit('/', 1)[-1]}) returned {got}, the interpreter "
-                            f"{m.expected}")
+            problems.append(blamed("COMPILE-1", f"{m.iseq.name}{m.args}: compiled code (unit "
+                                                f"{func.unit_id}, {where.rsplit('/', 1)[-1]}) "
+                                                f"returned {got}, the interpreter {m.expected}"))
     state.unloads += sum(1 for m in live if m.iseq.id in state.had_code
                          and m.iseq.body.jit_func == JitState.NOT_COMPILED)
     state.had_code = compiled
     state.full_cache_steps += len(compiled) >= max_cache_size
     if len(compiled) > max_cache_size + held_frames + stops:
-        problems.append(f"{len(compiled)} live methods have code, more than max_cache_size "
-                        f"{max_cache_size} + {held_frames} on the stack + {stops} stops")
+        problems.append(blamed("QUEUE-6", f"{len(compiled)} live methods have code, more than "
+                                          f"max_cache_size {max_cache_size} + {held_frames} on "
+                                          f"the stack + {stops} stops"))
     return problems
 
 

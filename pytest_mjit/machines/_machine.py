@@ -9,11 +9,12 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
+from .._deadline import DeadlineExceeded
 from .._errors import EngineStateError
 from ..host import Insn
 from ..strategies import define_program, int64s, programs
-from ._checks import (Method, ProtocolViolation, StepState, check_step, child_check,
-                      expected_result, gc_snapshot)
+from ._checks import (Method, ProtocolViolation, StepState, blamed, check_step, child_check,
+                      clauses_of, expected_result, gc_snapshot, leftover_problems)
 from ._rig import Rig, RigConfig
 from ._schedule import Scheduler
 from ._trace import Trace
@@ -86,13 +87,17 @@ class ProtocolMachine(SchedulerRules):
         if self.sched.controlled:
             self.sched.pass_points(then)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, *problems: str) -> None:
+        """Fail the example; each problem may name its clause (``blamed``), and the error
+        carries those clauses so the report blames them, not every clause checked."""
         steps = len(self.trace.steps)
+        message = "; ".join(problems)
         self.failure = message
         seen = type(self).failures_seen
         if len(seen) < 5:
             seen.append(f"after {steps} steps: {message[:400]}")
-        error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}")
+        error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}",
+                                  clauses_of(problems))
         error.add_note("trace (one lane per thread):\n" + self.render())
         raise error
 
@@ -114,13 +119,21 @@ class ProtocolMachine(SchedulerRules):
             self.trace.note("no live method to use")
         return live[i % len(live)] if live else None
 
-    def _bounded(self, fn, what: str) -> Any:
+    def _bounded(self, fn, what: str, clause: str | None = None) -> Any:
         # Pumped too: a call that queues may wait for the engine lock, which the C holds
         # across a compaction link (a compiler the schedule may be holding).
-        return self.sched.pumping(fn, what, CALL_SECONDS)
+        return self._pumped(fn, what, CALL_SECONDS, clause)
 
-    def _blocking(self, fn, what: str) -> Any:
-        return self.sched.pumping(fn, what, BLOCKING_SECONDS)
+    def _blocking(self, fn, what: str, clause: str | None = None) -> Any:
+        return self._pumped(fn, what, BLOCKING_SECONDS, clause)
+
+    def _pumped(self, fn, what: str, seconds: float, clause: str | None) -> Any:
+        """A pumped client call; one that outlasts its deadline fails the example, blamed
+        on ``clause`` when the call's returning is what that clause promises."""
+        try:
+            return self.sched.pumping(fn, what, seconds)
+        except DeadlineExceeded as exc:
+            self._fail(blamed(clause, f"{what} did not return: {exc}"))
 
     # -- start -----------------------------------------------------------------------------
 
@@ -190,8 +203,9 @@ class ProtocolMachine(SchedulerRules):
                 for _ in range(times):
                     got = self.rig.host.call(m.iseq, *m.args)
                     if got != m.expected:
-                        self._fail(f"{m.iseq.name}{m.args} returned {got} through the call "
-                                   f"path, the interpreter {m.expected}")
+                        self._fail(blamed("COMPILE-1", f"{m.iseq.name}{m.args} returned {got} "
+                                          f"through the call path, the interpreter "
+                                          f"{m.expected}"))
         self._bounded(run, "host.call")
 
     @precondition(lambda self: _host_free(self) and self.methods)
@@ -229,7 +243,7 @@ class ProtocolMachine(SchedulerRules):
     def gc(self, then: int = 0) -> None:
         """A whole GC (gc_start_hook may wait for code generation: gates are pumped)."""
         self._step("gc()")
-        self._blocking(self.rig.host.gc, "host.gc()")
+        self._blocking(self.rig.host.gc, "host.gc()", "GC-2")
         self._settle(then)
 
     @precondition(_running)
@@ -237,7 +251,7 @@ class ProtocolMachine(SchedulerRules):
     def gc_begin(self, then: int = 0) -> None:
         """Start a GC and sweep; it stays open across the following steps until gc_end."""
         self._step("gc_begin()")
-        self._blocking(self.rig.host.gc_begin, "host.gc_begin()")
+        self._blocking(self.rig.host.gc_begin, "host.gc_begin()", "GC-2")
         self.in_gc = True
         self.checks.at_gc_begin = gc_snapshot(self.methods)
         self._bounded(self.rig.host.gc_sweep, "host.gc_sweep()")
@@ -299,10 +313,11 @@ class ProtocolMachine(SchedulerRules):
         return ("pch" not in self.rig.capabilities
                 or any(i.kind == "pch" and i.ok for i in self.rig.shim.invocations()))
 
-    def _client(self, fn, what: str, blocking: bool) -> Any:
+    def _client(self, fn, what: str, blocking: bool, clause: str | None = None) -> Any:
         """A client call that raises EngineStateError only when the engine is disabled."""
         try:
-            return self._blocking(fn, what) if blocking else self._bounded(fn, what)
+            return (self._blocking(fn, what, clause) if blocking
+                    else self._bounded(fn, what, clause))
         except EngineStateError:
             if self.rig.engine.enabled:
                 raise
@@ -313,10 +328,12 @@ class ProtocolMachine(SchedulerRules):
     def pause(self, wait: bool, then: int = 0) -> None:
         self._step(f"pause(wait={wait})")
         self.stops += 1
-        got = self._client(lambda: self.rig.engine.pause(wait=wait), "engine.pause()", True)
+        # STOP-2: pause(wait=True) returns once the worker stopped, drained or not.
+        got = self._client(lambda: self.rig.engine.pause(wait=wait), f"engine.pause(wait={wait})",
+                           True, "STOP-2" if wait else "STOP-1")
         if self._pch_built() and got is not None and got != (not self.paused):
-            self._fail(f"pause() returned {got} with the worker "
-                       f"{'stopped' if self.paused else 'running'}")
+            self._fail(blamed("STOP-3", f"pause() returned {got} with the worker "
+                                        f"{'stopped' if self.paused else 'running'}"))
         self.paused = True
         self._settle(then)
 
@@ -326,8 +343,8 @@ class ProtocolMachine(SchedulerRules):
         self._step("resume()")
         got = self._client(self.rig.engine.resume, "engine.resume()", False)
         if self._pch_built() and got is not None and got != self.paused:
-            self._fail(f"resume() returned {got} with the worker "
-                       f"{'stopped' if self.paused else 'running'}")
+            self._fail(blamed("STOP-3", f"resume() returned {got} with the worker "
+                                        f"{'stopped' if self.paused else 'running'}"))
         self.paused = False
         self._settle(then)
 
@@ -362,9 +379,12 @@ class ProtocolMachine(SchedulerRules):
         self.sched.open_all()
         self.rig.finish()
         self.finished = True
-        left = self.rig.leftovers()
-        if left:
-            self._fail("after finish the engine left " + "; ".join(left))
+        self._check_leftovers()
+
+    def _check_leftovers(self) -> None:
+        problems = leftover_problems(self.rig.leftovers())
+        if problems:
+            self._fail(*problems)
 
     # -- invariants and teardown --------------------------------------------------------------
 
@@ -378,7 +398,7 @@ class ProtocolMachine(SchedulerRules):
                               held_frames=held, stops=self.stops,
                               code_checks=not self.finished)
         if problems:
-            self._fail("; ".join(problems))
+            self._fail(*problems)
 
     def _teardown_frames(self) -> None:
         while self.frames:
@@ -397,9 +417,7 @@ class ProtocolMachine(SchedulerRules):
             if not self.finished and self.failure is None:
                 self.rig.finish()
                 self.finished = True
-                left = self.rig.leftovers()
-                if left:
-                    self._fail("after finish the engine left " + "; ".join(left))
+                self._check_leftovers()
         finally:
             self.record = (self.rig.host.events, self.rig.shim.invocations())
             type(self).uncontrolled_total += self.sched.uncontrolled

@@ -46,6 +46,20 @@ class MachineRun:
         return self.error is not None
 
     @property
+    def clauses(self) -> tuple[str, ...]:
+        """The clauses the failure is blamed on; empty when it names none (an unexpected
+        error, or a problem no single clause covers): then every clause checked failed.
+        A flaky failure is blamed on what each of its runs saw."""
+        errors = list(getattr(self.error, "exceptions", ())) or [self.error]
+        found: list[str] = []
+        for error in errors:
+            named = getattr(error, "clauses", ())
+            if not named:
+                return ()
+            found += [c for c in named if c not in found]
+        return tuple(found)
+
+    @property
     def reported_steps(self) -> int | None:
         """The step count stated in the failure message."""
         m = _STEPS.search(str(self.error)) if self.error is not None else None
@@ -59,6 +73,8 @@ class MachineRun:
                     f"full cache, {self.unloads} unloads, {self.seconds:.1f}s, "
                     f"{self.uncontrolled} uncontrolled moves")
         lines = [f"{type(self.error).__name__}: {self.error}"]
+        if self.clauses:
+            lines.append(f"failed clause(s): {', '.join(self.clauses)}")
         for sub in getattr(self.error, "exceptions", ()):
             # A flaky failure: what the first run saw, which the replay did not reproduce.
             lines.append(f"  seen: {type(sub).__name__}: {str(sub).splitlines()[0][:400]}")
