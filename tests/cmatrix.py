@@ -84,14 +84,39 @@ def markdown_section(matrix: dict[str, Any]) -> list[str]:
         outcome, clauses, tests = killmatrix.row_cells(m)
         out.append(f"| `{name}` | {killmatrix.cell(m['summary'])} | {', '.join(m['areas'])} "
                    f"| {outcome} | {clauses} | {tests} |")
-    out += ["", "### C mutants not caught", ""]
+    out += ["", "### C mutants not caught", "",
+            "A *suite gap* is a real bug no test can see yet: the mutant's module says why "
+            "(`SUITE_GAP = \"...\"`).", ""]
     out += [f"- `{n}`: {cmutants[n]['outcome']}"
             + (f" ({killmatrix.cell(cmutants[n]['problem'])})" if cmutants[n]["problem"] else "")
+            + (f". Suite gap: {killmatrix.cell(cmutants[n]['gap'])}" if cmutants[n].get("gap")
+               else "")
             for n in missed] or ["None."]
     return out
 
 
+def merged_reference(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """The real C's facts after a run of some areas: what this run saw, and what earlier runs
+    saw of tests this run did not run."""
+    if not old:
+        return new
+    tests = dict(old["test_clauses"], **new["test_clauses"])
+    failing = set(new["failing_tests"]) | (set(old["failing_tests"]) - set(new["test_clauses"]))
+    return dict(new, failing_tests=sorted(failing), test_count=len(tests),
+                clauses_with_tests=sorted({c for cs in tests.values() for c in cs},
+                                          key=killmatrix.clause_key),
+                test_clauses=dict(sorted(tests.items())))
+
+
+def gap_reason(name: str) -> str | None:
+    """The suite gap a C mutant's module declares with ``SUITE_GAP = "..."``: the mutant is a
+    real bug no test of the suite can see yet.  It stays in the matrix, uncaught, until a
+    test catches it (tests/test_cmutants.py then asks for the marker to go)."""
+    return killmatrix.declared(name, "SUITE_GAP", CMUTANTS_DIR)
+
+
 def not_caught(cmutants: dict[str, Any]) -> list[str]:
+    """C mutants neither caught nor declared equivalent (suite gaps included)."""
     return sorted(n for n, m in cmutants.items()
                   if m["outcome"] != "CAUGHT" and not m.get("equivalent"))
 
@@ -129,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                 if n in current and (args.only or n in names)}
     for name, run in runs.items():
         cmutants[name] = dict(killmatrix.mutant_entry(name, run, reference, CMUTANTS_DIR),
-                              cc=args.cc, areas=areas_of(name))
+                              cc=args.cc, areas=areas_of(name), gap=gap_reason(name))
     matrix["cmutants"] = dict(sorted(cmutants.items()))
-    matrix["references"][f"cruby-{args.cc}"] = reference
+    key = f"cruby-{args.cc}"
+    matrix["references"][key] = merged_reference(matrix["references"].get(key), reference)
     matrix["cmutants_not_caught"] = not_caught(cmutants)
     killmatrix.MATRIX_JSON.write_text(json.dumps(matrix, indent=1) + "\n")
     killmatrix.MATRIX_MD.write_text(killmatrix.markdown(matrix))

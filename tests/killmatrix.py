@@ -76,9 +76,15 @@ def summary_of(name: str, directory: Path = MUTANTS_DIR, whole: bool = False) ->
 def equivalent_reason(name: str, directory: Path = MUTANTS_DIR) -> str | None:
     """Why the mutant cannot be told from mjit_ref, if its module says so with a top-level
     ``EQUIVALENT = "..."``; such a mutant is listed but not required to be caught."""
+    return declared(name, "EQUIVALENT", directory)
+
+
+def declared(name: str, constant: str, directory: Path = MUTANTS_DIR) -> str | None:
+    """The string a mutant's module assigns to the top-level ``constant``, read without
+    importing it, or None."""
     for node in ast.parse((directory / f"{name}.py").read_text()).body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and getattr(node.targets[0], "id", None) == "EQUIVALENT"
+                and getattr(node.targets[0], "id", None) == constant
                 and isinstance(node.value, ast.Constant)):
             return str(node.value.value)
     return None
@@ -237,10 +243,10 @@ def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any],
                  directory: Path = MUTANTS_DIR) -> dict[str, Any]:
     """The docs/mutants.json entry of one mutant of ``directory``."""
     tests = catching_tests(run, reference)
-    clauses = sorted({c for t in tests for c in t["clauses"]}, key=_clause_key)
+    clauses = sorted({c for t in tests for c in t["clauses"]}, key=clause_key)
     deadline_only = sorted({c for c in clauses
                             if all(t["status"] == "UNRESOLVED" for t in tests
-                                   if c in t["clauses"])}, key=_clause_key)
+                                   if c in t["clauses"])}, key=clause_key)
     if tests:
         outcome = "CAUGHT"
     elif run.timed_out:
@@ -257,7 +263,7 @@ def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any],
                             duration=t["duration"], reason=t["reason"][:300]) for t in tests])
 
 
-def _clause_key(cid: str) -> tuple[str, int]:
+def clause_key(cid: str) -> tuple[str, int]:
     area, _, num = cid.rpartition("-")
     return area, int(num) if num.isdigit() else 0
 
@@ -405,7 +411,7 @@ def reference_facts(ref_run: SuiteRun) -> dict[str, Any]:
         duration=round(ref_run.duration, 1),
         failing_tests=sorted(n for n, t in ref_run.tests.items() if t["status"] in CATCHING),
         clauses_with_tests=sorted({c for t in ref_run.tests.values() for c in t["clauses"]},
-                                  key=_clause_key),
+                                  key=clause_key),
         test_count=len(ref_run.tests),
         test_clauses={n: t["clauses"] for n, t in sorted(ref_run.tests.items())})
 
