@@ -8,7 +8,6 @@ Everything that needs the checkout is skipped when ``../shared/seeds/cruby-2.7.4
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 

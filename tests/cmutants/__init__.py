@@ -13,6 +13,7 @@ becomes the real C.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -110,6 +111,5 @@ def all_cmutants() -> list[str]:
 
 def mutant_of(name: str) -> CMutant:
     """The ``CMutant`` of module ``name`` of this package."""
-    import importlib
     module: Any = importlib.import_module(f"{__name__}.{name}")
     return module.create_engine.mutant
