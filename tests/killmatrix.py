@@ -66,18 +66,25 @@ def mutant_names() -> list[str]:
                   if not p.stem.startswith(("_", "sm_")))
 
 
-def summary_of(name: str) -> str:
-    """First paragraph of the mutant's docstring on one line (read without importing it)."""
-    doc = ast.get_docstring(ast.parse((MUTANTS_DIR / f"{name}.py").read_text())) or ""
-    return " ".join(doc.strip().split("\n\n")[0].split())
+def summary_of(name: str, directory: Path = MUTANTS_DIR, whole: bool = False) -> str:
+    """First paragraph (or, with ``whole``, all) of the docstring of mutant ``name`` of
+    ``directory`` on one line, read without importing it."""
+    doc = ast.get_docstring(ast.parse((directory / f"{name}.py").read_text())) or ""
+    return " ".join((doc if whole else doc.strip().split("\n\n")[0]).split())
 
 
-def equivalent_reason(name: str) -> str | None:
+def equivalent_reason(name: str, directory: Path = MUTANTS_DIR) -> str | None:
     """Why the mutant cannot be told from mjit_ref, if its module says so with a top-level
     ``EQUIVALENT = "..."``; such a mutant is listed but not required to be caught."""
-    for node in ast.parse((MUTANTS_DIR / f"{name}.py").read_text()).body:
+    return declared(name, "EQUIVALENT", directory)
+
+
+def declared(name: str, constant: str, directory: Path = MUTANTS_DIR) -> str | None:
+    """The string a mutant's module assigns to the top-level ``constant``, read without
+    importing it, or None."""
+    for node in ast.parse((directory / f"{name}.py").read_text()).body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and getattr(node.targets[0], "id", None) == "EQUIVALENT"
+                and getattr(node.targets[0], "id", None) == constant
                 and isinstance(node.value, ast.Constant)):
             return str(node.value.value)
     return None
@@ -240,13 +247,14 @@ def catching_tests(run: SuiteRun, reference: dict[str, Any]) -> list[dict[str, A
     return sorted(found, key=lambda t: (t["status"] != "FAIL", t["duration"], t["nodeid"]))
 
 
-def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any]) -> dict[str, Any]:
-    """The docs/mutants.json entry of one mutant."""
+def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any],
+                 directory: Path = MUTANTS_DIR) -> dict[str, Any]:
+    """The docs/mutants.json entry of one mutant of ``directory``."""
     tests = catching_tests(run, reference)
-    clauses = sorted({c for t in tests for c in t["clauses"]}, key=_clause_key)
+    clauses = sorted({c for t in tests for c in t["clauses"]}, key=clause_key)
     deadline_only = sorted({c for c in clauses
                             if all(t["status"] == "UNRESOLVED" for t in tests
-                                   if c in t["clauses"])}, key=_clause_key)
+                                   if c in t["clauses"])}, key=clause_key)
     if tests:
         outcome = "CAUGHT"
     elif run.timed_out:
@@ -255,14 +263,15 @@ def mutant_entry(name: str, run: SuiteRun, reference: dict[str, Any]) -> dict[st
         outcome = "ERROR"
     else:
         outcome = "NOT CAUGHT"
-    return dict(summary=summary_of(name), outcome=outcome, equivalent=equivalent_reason(name), timed_out=run.timed_out,
+    return dict(summary=summary_of(name, directory), outcome=outcome,
+                equivalent=equivalent_reason(name, directory), timed_out=run.timed_out,
                 problem=run.problem, duration=round(run.duration, 1), clauses=clauses,
                 deadline_clauses=deadline_only,
                 tests=[dict(nodeid=t["nodeid"], status=t["status"], clauses=t["clauses"],
                             duration=t["duration"], reason=t["reason"][:300]) for t in tests])
 
 
-def _clause_key(cid: str) -> tuple[str, int]:
+def clause_key(cid: str) -> tuple[str, int]:
     area, _, num = cid.rpartition("-")
     return area, int(num) if num.isdigit() else 0
 
@@ -319,22 +328,16 @@ def markdown(matrix: dict[str, Any]) -> str:
            "| Mutant | The bug | Outcome | Caught by clauses | Tests that failed |",
            "|---|---|---|---|---|"]
     for name, m in sorted(mutants.items()):
-        clauses = ", ".join(c + (" (deadline)" if c in m["deadline_clauses"] else "")
-                            for c in m["clauses"]) or "-"
-        tests = "<br>".join(f"`{t['nodeid'].split('::')[-1]}`"
-                            + (" (deadline)" if t["status"] == "UNRESOLVED" else "")
-                            for t in m["tests"]) or "-"
-        outcome = m["outcome"] + (" (run timed out)" if m["timed_out"] and m["tests"] else "")
-        outcome += f" with {m['cc']}" if m["outcome"] == "CAUGHT" else ""
-        out.append(f"| `{name}` | {_cell(m['summary'])} | {outcome} | {clauses} | {tests} |")
+        outcome, clauses, tests = row_cells(m)
+        out.append(f"| `{name}` | {cell(m['summary'])} | {outcome} | {clauses} | {tests} |")
     out += ["", "## Mutants not caught", ""]
     out += [f"- `{n}`: {mutants[n]['outcome']}"
-            + (f" ({_cell(mutants[n]['problem'])})" if mutants[n]["problem"] else "")
+            + (f" ({cell(mutants[n]['problem'])})" if mutants[n]["problem"] else "")
             for n in facts["not_caught"]] or ["None."]
     out += ["", "## Equivalent mutants", "",
             "Their module says no test can tell them from the reference engine "
             "(`EQUIVALENT = \"why\"`); they are not required to be caught.", ""]
-    out += [f"- `{n}`: {mutants[n]['outcome']}: {_cell(mutants[n]['equivalent'])}"
+    out += [f"- `{n}`: {mutants[n]['outcome']}: {cell(mutants[n]['equivalent'])}"
             for n in facts["equivalent"]] or ["None."]
     out += ["", "## MUST clauses that caught no mutant", ""]
     out += [f"- {c['id']}: {c['statement']}" + ("" if c["has_tests"] else " *(no test yet)*")
@@ -349,25 +352,43 @@ def markdown(matrix: dict[str, Any]) -> str:
             "These count for no catch until they pass against `mjit_ref`.", ""]
     out += [f"- `{t}` ({cc})" for cc, ref in sorted(matrix["references"].items())
             for t in ref["failing_tests"]] or ["None."]
+    from tests.cmatrix import markdown_section  # the C mutants' rows, when there are any
+    out += markdown_section(matrix)
     return "\n".join(out) + "\n"
 
 
-def _cell(text: str) -> str:
+def row_cells(m: dict[str, Any]) -> tuple[str, str, str]:
+    """The outcome, clauses and tests cells of a mutant's row in docs/mutants.md."""
+    clauses = ", ".join(c + (" (deadline)" if c in m["deadline_clauses"] else "")
+                        for c in m["clauses"]) or "-"
+    tests = "<br>".join(f"`{t['nodeid'].split('::')[-1]}`"
+                        + (" (deadline)" if t["status"] == "UNRESOLVED" else "")
+                        for t in m["tests"]) or "-"
+    outcome = m["outcome"] + (" (run timed out)" if m["timed_out"] and m["tests"] else "")
+    outcome += f" with {m['cc']}" if m["outcome"] == "CAUGHT" else ""
+    return outcome, clauses, tests
+
+
+def cell(text: str) -> str:
+    """``text`` made safe for one cell of a markdown table."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
-               workdir: Path, reuse: bool = False,
-               progress=print) -> tuple[dict[str, Any], dict[str, SuiteRun]]:
+               workdir: Path, reuse: bool = False, progress=print, spec=engine_spec,
+               tests_of_run=lambda name: None) -> tuple[dict[str, Any], dict[str, SuiteRun]]:
     """Run the reference engine and every mutant of ``names`` (``jobs`` processes at once),
     or with ``reuse`` read the reports an earlier run kept in ``workdir``; return
-    (reference facts, mutant name -> run)."""
+    (reference facts, mutant name -> run).  ``spec`` gives a mutant's (or, for None, the
+    reference's) ``--mjit-engine``, ``tests_of_run`` its pytest arguments selecting tests
+    (None: the whole suite)."""
     started = time.monotonic()
 
     def one(name: str | None) -> SuiteRun:
         label = name or "(reference)"
         report = workdir / f"{name or '_reference'}.json"
-        run = load_run(report) if reuse else run_suite(engine_spec(name), report, cc, timeout)
+        run = load_run(report) if reuse else run_suite(spec(name), report, cc, timeout,
+                                                       tests_of_run(name))
         failed = sum(1 for t in run.tests.values() if t["status"] in CATCHING)
         progress(f"[{time.monotonic() - started:6.0f}s] {label}: {failed} failing test(s) "
                  f"in {run.duration:.0f}s" + (f" ({run.problem})" if run.problem else ""))
@@ -388,17 +409,22 @@ def run_matrix(names: list[str], cc: str | None, jobs: int, timeout: float,
     if ref_run.problem:
         raise SystemExit(f"the reference engine run did not complete: {ref_run.problem}\n"
                          + ref_run.log[-3000:])
-    reference = dict(
+    return reference_facts(ref_run), runs
+
+
+def reference_facts(ref_run: SuiteRun) -> dict[str, Any]:
+    """What the matrix keeps of a reference run: the tests that fail against it (they catch
+    nothing) and the clauses each test covers."""
+    return dict(
         duration=round(ref_run.duration, 1),
         failing_tests=sorted(n for n, t in ref_run.tests.items() if t["status"] in CATCHING),
         clauses_with_tests=sorted({c for t in ref_run.tests.values() for c in t["clauses"]},
-                                  key=_clause_key),
+                                  key=clause_key),
         test_count=len(ref_run.tests),
         test_clauses={n: t["clauses"] for n, t in sorted(ref_run.tests.items())})
-    return reference, runs
 
 
-def _terminated(signum: int, frame: Any) -> None:
+def terminated(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -418,8 +444,8 @@ def main(argv: list[str] | None = None) -> int:
                              "--keep DIR run left there")
     args = parser.parse_args(argv)
     # SIGTERM (and SIGINT, which a shell's background job ignores) end the runs in flight.
-    signal.signal(signal.SIGTERM, _terminated)
-    signal.signal(signal.SIGINT, _terminated)
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGINT, terminated)
 
     current = mutant_names()
     unknown = sorted(set(args.only or ()) - set(current))
@@ -451,12 +477,16 @@ def main(argv: list[str] | None = None) -> int:
             # that hung is not run again.
             todo = [n for n in todo
                     if entries[n]["outcome"] != "CAUGHT" and not entries[n]["timed_out"]]
-    old = json.loads(MATRIX_JSON.read_text()) if args.only and MATRIX_JSON.exists() else {}
-    mutants = {n: m for n, m in old.get("mutants", {}).items() if n in current}
+    old = json.loads(MATRIX_JSON.read_text()) if MATRIX_JSON.exists() else {}
+    mutants = {n: m for n, m in old.get("mutants", {}).items()
+               if n in current and args.only}
     mutants.update(entries)
-    matrix = dict(preset=PRESET, seed=SEED,
-                  references=dict(old.get("references", {}), **references),
-                  mutants=dict(sorted(mutants.items())))
+    # The C mutants' rows and their reference (python -m tests.cmatrix) are kept as they are.
+    kept_refs = {k: r for k, r in old.get("references", {}).items()
+                 if args.only or k.startswith("cruby-")}
+    matrix = dict(preset=PRESET, seed=SEED, references=dict(kept_refs, **references),
+                  mutants=dict(sorted(mutants.items())),
+                  **{k: old[k] for k in ("cmutants", "cmutants_not_caught") if k in old})
     matrix.update(matrix_facts(matrix))
     DOCS.mkdir(exist_ok=True)
     MATRIX_JSON.write_text(json.dumps(matrix, indent=1) + "\n")
