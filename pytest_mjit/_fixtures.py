@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
-from ._deadline import scale
+from ._deadline import DeadlineExceeded, scale
+from ._engine_check import call_bounded
 from ._errors import MjitError
 from ._observe import Observer, child_processes, python_threads
 from ._options import Options
+from ._run_end import exit_guard
 from ._session import MjitSession, make_host
 from ._shim import CompilerShim
+from ._text import clean
 from ._watchdog import deadline
 
 __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "mjit_start",
@@ -24,6 +27,8 @@ __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "
 #: Seconds (before scaling) teardown allows one engine's finish, and leftovers to go away.
 FINISH_TIMEOUT = 30.0
 LEAK_GRACE = 2.0
+#: Seconds (before scaling) a failure report waits for one engine's stats().
+STATS_TIMEOUT = 2.0
 SESSION_KEY = pytest.StashKey[MjitSession]()
 TEST_KEY = pytest.StashKey["MjitTest"]()
 
@@ -40,12 +45,16 @@ class MjitTest:
         self.shim: CompilerShim | None = None
 
     def stats(self) -> str:
+        """Every engine's ``stats()``, each bounded by STATS_TIMEOUT (an engine that hangs in
+        it gets "unavailable"), and the shim's state."""
         lines = []
         for n, (_host, engine, _opts) in enumerate(self.started):
             try:
-                lines.append(f"engine #{n} stats: {dict(engine.stats())!r}")
-            except Exception as exc:
-                lines.append(f"engine #{n} stats: unavailable ({type(exc).__name__}: {exc})")
+                value = call_bounded(lambda: repr(dict(engine.stats())), scale(STATS_TIMEOUT),
+                                     "engine.stats()")
+                lines.append(f"engine #{n} stats: {clean(value, 2000)}")
+            except MjitError as exc:
+                lines.append(f"engine #{n} stats: unavailable ({exc})")
         if self.shim is not None:
             lines.append(self.shim.describe())
         return "\n".join(lines)
@@ -88,6 +97,7 @@ def _leftovers(test, observer, threads, children, maps_before, tmp_path) -> list
         time.sleep(0.005)
     leaks = []
     if new_threads and "threads" not in allowed:
+        exit_guard.suspects.update(new_threads)
         leaks.append("threads: " + ", ".join(sorted(new_threads.values())))
     if new_children and "children" not in allowed:
         leaks.append("child processes: " + ", ".join(
@@ -180,14 +190,19 @@ class Starter:
     def finish_all(self) -> None:
         """Release every hold and gate, then finish every started engine (bounded)."""
         self._test.release_all()
-        errors = []
+        errors, expired = [], None
         for host, engine, _opts in reversed(self._test.started):
             try:
-                with deadline(FINISH_TIMEOUT, "engine.finish() at teardown", self._test.stats):
+                with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
                     engine.finish()
-            except BaseException as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
+            except DeadlineExceeded as exc:
+                expired = expired or exc
                 self._test.release_all()
+            except BaseException as exc:
+                errors.append(f"{type(exc).__name__}: {clean(exc, 400)}")
+                self._test.release_all()
+        if expired is not None:
+            raise expired   # the harness's deadline: UNRESOLVED, whatever else went wrong
         if errors:
             pytest.fail("finishing the engine at teardown failed:\n" + "\n".join(errors),
                         pytrace=False)

@@ -11,13 +11,17 @@ import pytest
 
 from . import __version__, _clauses, _config, _suite
 from ._contract import CAPABILITIES
-from ._deadline import DeadlineExceeded, set_scale
+from ._deadline import DeadlineExceeded, scale, set_scale
 from ._errors import MjitError
-from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
+from ._fixtures import (FINISH_TIMEOUT, SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair,  # noqa: F401
+                        mjit_cc,
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
                         mjit_tmpdir, session_of)
-from ._report import Results, area_lines, build_report, write_reports
-from ._session import MjitSession
+from ._report import Results, area_lines, build_report, write_reports, write_unfinished
+from ._results import exit_description
+from ._run_end import exit_guard as _exit_guard, failure_reason, interruption, worker_exit_status
+from ._session import MjitSession, remove_stale_session_dirs
+from . import _watchdog
 from ._watchdog import deadline
 
 #: The protocol machines register --mjit-replay and their fixture from their own module.
@@ -67,10 +71,26 @@ def pytest_configure(config: pytest.Config) -> None:
         cache.set(_config.SEED_CACHE_KEY, settings.seed)
     set_scale(settings.preset.deadline_scale)
     _configure_hypothesis(config, settings)
-    config.stash[SESSION_KEY] = MjitSession(settings)
+    mjit = config.stash[SESSION_KEY] = MjitSession(settings)
     config.stash[RESULTS_KEY] = Results()
     config.stash[REPORT_KEY] = {"start": time.time()}
+    if worker_seed is None:
+        _start_run(config, mjit)
     config.pluginmanager.register(_Run(config), "mjit-run")
+    _exit_guard.install()
+
+
+def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
+    """Controller (or the only process): check the engine once, clear stale session dirs and
+    mark the report paths, so that a run that dies leaves no previous run's certificate."""
+    remove_stale_session_dirs()
+    if mjit.settings.problem is None:
+        error = mjit.probe()["error"]
+        if error is not None:
+            mjit.close()
+            raise pytest.UsageError(error)
+    if mjit.settings.report is not None:
+        write_unfinished(mjit.settings.report, _meta(config, mjit))
 
 
 def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> None:
@@ -101,7 +121,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     session = session_of(config)
     s = session.settings
-    probe = session.probe()
+    probe = session.probe()      # bounded, and its text cleaned of control characters
     engine = f"{probe['name']} {probe['version']}" if probe["error"] is None else (
         f"unavailable ({probe['error']})")
     return [f"mjit: engine {s.engine_spec}: {engine}, cc {s.cc} ({s.cc_version}), "
@@ -155,6 +175,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("mjit_suite", "1" if in_suite else "0"))
         if pattern is None or any(_clauses.matches(i, pattern) for i in ids):
             keep.append(item)
+            if ids:
+                config.stash[RESULTS_KEY].expect(item.nodeid, ids, in_suite)
         else:
             drop.append(item)
     if drop:
@@ -186,14 +208,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"UNSUPPORTED: the engine does not claim {', '.join(missing)}")
 
 
+@contextlib.contextmanager
 def _bounded_phase(item: pytest.Item, phase: str):
-    """The phase's deadline for a test that uses the harness; a no-op context otherwise."""
+    """For a test that uses the harness: the phase's deadline in the process (not for the
+    teardown, whose engine.finish() calls have their own) and, behind it, the watchdog process
+    that kills this process once the phase outlives the deadline plus a grace."""
     if not _uses_harness(item) or SESSION_KEY not in item.config.stash:
-        return contextlib.nullcontext()
-    timeout = session_of(item.config).settings.preset.test_timeout
-    test = item.stash.get(TEST_KEY, None)
-    return deadline(timeout, f"test {phase} of {item.nodeid}",
-                    test.stats if test is not None else None)
+        yield
+        return
+    mjit = session_of(item.config)
+    timeout = mjit.settings.preset.test_timeout
+    if phase == "teardown":
+        timeout += FINISH_TIMEOUT * max(1, len(getattr(item.stash.get(TEST_KEY, None),
+                                                       "started", ())))
+    what = f"test {phase} of {item.nodeid}"
+    inner = deadline(timeout, what) if phase != "teardown" else contextlib.nullcontext()
+    with mjit.watchdog.armed(scale(timeout + _watchdog.GRACE), what), inner:
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -206,7 +237,11 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
-    if call.excinfo is None or not call.excinfo.errisinstance(DeadlineExceeded):
+    if call.excinfo is None:
+        return
+    if report.failed:
+        report.user_properties.append(("mjit_reason", failure_reason(call.excinfo.value)))
+    if not call.excinfo.errisinstance(DeadlineExceeded):
         return
     report.user_properties.append(
         ("mjit_unresolved", f"harness deadline expired in {call.when}: "
@@ -214,7 +249,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     test = item.stash.get(TEST_KEY, None)
     if test is not None:
         test.release_all()
-        report.sections.append(("mjit engine state", test.stats()))
+        report.sections.append(("mjit engine state", test.stats()))   # bounded per engine
 
 
 class _Run:
@@ -222,6 +257,9 @@ class _Run:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        #: xdist controller: exit status of each worker that died (gateway id -> status)
+        self.worker_status: dict[str, int | None] = {}
+        self.interrupt: str | None = None
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item):
@@ -230,36 +268,68 @@ class _Run:
         with _bounded_phase(item, "setup"):
             yield
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item):
+        with _bounded_phase(item, "teardown"):
+            yield
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupt = failure_reason(excinfo.value)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.config.stash[RESULTS_KEY].add(report)
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem, report, sched) -> None:
+        """xdist controller: a worker died running ``crashitem``; say how it died."""
+        status = self.worker_status.get(getattr(report.node.gateway, "id", None))
+        report.user_properties.append(("mjit_crash", exit_description(status)))
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        """xdist controller: merge what a worker learned about the engine."""
-        info = getattr(node, "workeroutput", {}).get("mjit_engine")
-        if info:
-            session_of(self.config).engine_info = info
+        """xdist controller: merge what a worker learned about the engine and its tests;
+        for a worker that died, keep its exit status for the crash report that follows."""
+        output = getattr(node, "workeroutput", {})
+        if output.get("mjit_engine"):
+            session_of(self.config).engine_info = output["mjit_engine"]
+        for nodeid, (ids, in_suite) in output.get("mjit_tests", {}).items():
+            self.config.stash[RESULTS_KEY].expect(nodeid, ids, in_suite)
+        if error is not None:
+            self.worker_status[node.gateway.id] = worker_exit_status(node)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.config
         mjit = session_of(config)
+        _exit_guard.status = int(session.exitstatus)
         if hasattr(config, "workeroutput"):
             config.workeroutput["mjit_engine"] = mjit.engine_info
+            config.workeroutput["mjit_tests"] = config.stash[RESULTS_KEY].expected
             mjit.close()
             return
         results = config.stash[RESULTS_KEY]
-        if results.tests or mjit.settings.report is not None:
-            report = _make_report(config, mjit, results)
+        if results.tests or results.expected or mjit.settings.report is not None:
+            report = _make_report(config, mjit, results,
+                                  self.interrupt or interruption(session))
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)
         mjit.close()
 
 
-def _make_report(config: pytest.Config, mjit: MjitSession, results: Results) -> dict:
+def _make_report(config: pytest.Config, mjit: MjitSession, results: Results,
+                 interrupted: str | None) -> dict:
+    meta = _meta(config, mjit)
+    caps = mjit.engine_info.get("capabilities") if mjit.engine_info else None
+    return build_report(results, meta, mjit.settings.expect, caps, mjit.settings.clauses,
+                        interrupted)
+
+
+def _meta(config: pytest.Config, mjit: MjitSession) -> dict:
+    """What the report says about the run, apart from its results."""
     s = mjit.settings
     info = mjit.engine_info or {}
     start = config.stash[REPORT_KEY]["start"]
+    results = config.stash[RESULTS_KEY]
     meta = dict(
         engine=dict(spec=s.engine_spec, name=info.get("name", s.engine_spec),
                     version=info.get("version", "?"), capabilities=info.get("capabilities", [])),
@@ -273,8 +343,7 @@ def _make_report(config: pytest.Config, mjit: MjitSession, results: Results) -> 
     )
     meta["suite"]["unmodified"] = (meta["suite"]["sha256"] is not None
                                    and meta["suite"]["sha256"] == meta["suite"]["recorded_sha256"])
-    caps = info.get("capabilities") if info else None
-    return build_report(results, meta, s.expect, caps, s.clauses)
+    return meta
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
