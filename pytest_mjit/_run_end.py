@@ -11,10 +11,10 @@ import threading
 
 import pytest
 
-from ._deadline import scale
+from ._deadline import DeadlineExceeded, scale
 from ._text import REASON_LENGTH, clean
 
-__all__ = ["failure_reason", "interruption", "worker_exit_status", "exit_guard", "ExitGuard"]
+__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard", "ExitGuard"]
 
 #: Seconds (before scaling) the exit guard waits for left-behind threads to end by themselves.
 EXIT_JOIN = 2.0
@@ -38,6 +38,17 @@ def failure_reason(exc: BaseException) -> str:
         message = "<unprintable>"
     text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return clean(text, REASON_LENGTH)
+
+
+def deadline_in(exc: BaseException) -> DeadlineExceeded | None:
+    """The harness deadline that expired in ``exc`` (or in one of its group's leaves)."""
+    if isinstance(exc, DeadlineExceeded):
+        return exc
+    for sub in getattr(exc, "exceptions", ()) if isinstance(exc, BaseExceptionGroup) else ():
+        found = deadline_in(sub)
+        if found is not None:
+            return found
+    return None
 
 
 def interruption(session: pytest.Session) -> str | None:

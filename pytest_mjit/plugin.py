@@ -11,7 +11,7 @@ import pytest
 
 from . import __version__, _clauses, _config, _suite
 from ._contract import CAPABILITIES
-from ._deadline import DeadlineExceeded, scale, set_scale
+from ._deadline import scale, set_scale
 from ._errors import MjitError
 from ._fixtures import (FINISH_TIMEOUT, SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair,  # noqa: F401
                         mjit_cc,
@@ -19,7 +19,8 @@ from ._fixtures import (FINISH_TIMEOUT, SESSION_KEY, TEST_KEY, _mjit_guard, _mji
                         mjit_tmpdir, session_of)
 from ._report import Results, area_lines, build_report, write_reports, write_unfinished
 from ._results import exit_description
-from ._run_end import exit_guard as _exit_guard, failure_reason, interruption, worker_exit_status
+from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
+                       worker_exit_status)
 from ._session import MjitSession, remove_stale_session_dirs
 from . import _watchdog
 from ._watchdog import deadline
@@ -241,11 +242,12 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         return
     if report.failed:
         report.user_properties.append(("mjit_reason", failure_reason(call.excinfo.value)))
-    if not call.excinfo.errisinstance(DeadlineExceeded):
+    expired = deadline_in(call.excinfo.value)
+    if expired is None:
         return
     report.user_properties.append(
         ("mjit_unresolved", f"harness deadline expired in {call.when}: "
-         + str(call.excinfo.value).splitlines()[0]))
+         + str(expired).splitlines()[0]))
     test = item.stash.get(TEST_KEY, None)
     if test is not None:
         test.release_all()
