@@ -139,7 +139,13 @@ def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path, _mjit_guard) -> Comp
     """The compiler shim of this test, wrapping the run's real compiler."""
     session = session_of(request.config)
     settings = session.settings
-    shim = CompilerShim(session.shim_binary(), tmp_path / "cc", settings.cc, settings.cc_family,
+    try:
+        binary = session.shim_binary()
+    except MjitError as exc:
+        # Every later test would fail the same way: one error, and the run stops.
+        request.session.shouldstop = str(exc)
+        raise
+    shim = CompilerShim(binary, tmp_path / "cc", settings.cc, settings.cc_family,
                         settings.cc_version)
     _test(request).shim = shim
     yield shim

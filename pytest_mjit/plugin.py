@@ -60,12 +60,13 @@ def pytest_configure(config: pytest.Config) -> None:
     def get(name: str) -> str | None:
         if name == "seed" and worker_seed is not None:
             return str(worker_seed)
-        return _config.raw_value(name, config.getoption, config.getini, os.environ)
+        return _option(config, name)[0]
 
     cache = getattr(config, "cache", None)
     last = cache.get(_config.SEED_CACHE_KEY, None) if cache is not None else None
     try:
-        settings = _config.resolve(get, last if isinstance(last, int) else None)
+        settings = _config.resolve(get, last if isinstance(last, int) else None,
+                                   lambda name: _option(config, name)[1])
     except MjitError as exc:
         raise pytest.UsageError(str(exc)) from None
     if cache is not None and worker_seed is None:
@@ -81,12 +82,33 @@ def pytest_configure(config: pytest.Config) -> None:
     _exit_guard.install()
 
 
+#: Options whose ini value is a path, read relative to the ini file.
+_PATH_OPTIONS = ("report", "expect", "cc")
+
+
+def _option(config: pytest.Config, name: str) -> tuple[str | None, str]:
+    """The raw value of option ``name`` and its origin (``--mjit-NAME``, the environment
+    variable or the ini key); a relative path from the ini file is taken from its directory."""
+    value, origin = _config.value_and_origin(name, config.getoption, config.getini, os.environ)
+    inipath = getattr(config, "inipath", None)
+    if (value is not None and origin.startswith("ini ") and name in _PATH_OPTIONS
+            and inipath is not None and not os.path.isabs(value)
+            and (name != "cc" or os.sep in value)):
+        value = os.path.join(os.path.dirname(inipath), value)
+    return value, origin
+
+
 def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
     """Controller (or the only process): check the engine once, clear stale session dirs and
     mark the report paths, so that a run that dies leaves no previous run's certificate."""
     remove_stale_session_dirs()
     if mjit.settings.problem is None:
         error = mjit.probe()["error"]
+        if error is None and _option(config, "cc")[0] is not None:
+            try:      # a chosen compiler that cannot build the shim fails now, not per test
+                mjit.shim_binary()
+            except MjitError as exc:
+                error = _option(config, "cc")[1] + f"={mjit.settings.cc}: {exc}"
         if error is not None:
             mjit.close()
             raise pytest.UsageError(error)
