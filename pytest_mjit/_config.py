@@ -105,7 +105,7 @@ def find_compiler(spec: str | None) -> tuple[str, str | None, str]:
         out = run_version(path)
     except subprocess.TimeoutExpired:
         raise MjitError(f"--mjit-cc={spec or path}: '{path} --version' did not answer within "
-                        f"{VERSION_TIMEOUT:.0f}s") from None
+                        f"{VERSION_TIMEOUT:g}s") from None
     except (OSError, subprocess.SubprocessError) as exc:
         raise MjitError(f"--mjit-cc={spec or path}: cannot run {path} ({exc})") from None
     lines = (out.stdout or out.stderr).strip().splitlines()

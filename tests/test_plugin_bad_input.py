@@ -151,7 +151,7 @@ def test_version_probe_that_times_out_kills_the_whole_group(tmp_path, monkeypatc
     cc.write_text(f"#!/bin/sh\nsleep 1000 &\necho $! > {pid_file}\nsleep 1000\n")
     cc.chmod(0o755)
     monkeypatch.setattr(_options, "VERSION_TIMEOUT", 0.5)
-    with pytest.raises(MjitError, match=r"'.*slowcc --version' did not answer within 0s"):
+    with pytest.raises(MjitError, match=r"'.*slowcc --version' did not answer within 0.5s"):
         _config.find_compiler(str(cc))
     child = int(pid_file.read_text())
     try:
