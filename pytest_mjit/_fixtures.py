@@ -18,6 +18,7 @@ from ._options import Options
 from ._run_end import exit_guard
 from ._session import MjitSession, make_host
 from ._shim import CompilerShim
+from ._strays import MARKER_ENV, Places, foreign_maps, marked_processes, new_marker
 from ._text import clean
 from ._watchdog import deadline
 
@@ -79,19 +80,32 @@ def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
     test = _test(request)
     threads, children = python_threads(), {c.pid for c in child_processes()}
     observer = Observer(tmp_path / "jit", lambda: test.started[0][0] if test.started else None)
-    maps_before = observer.maps()
-    yield observer
-    leaks = _leftovers(test, observer, threads, children, maps_before, tmp_path)
+    maps_before, places = observer.maps(), Places()
+    marker, previous = new_marker(), os.environ.get(MARKER_ENV)
+    os.environ[MARKER_ENV] = marker
+    try:
+        yield observer
+        leaks = _leftovers(test, observer, threads, children, maps_before, tmp_path, marker)
+    finally:
+        if previous is None:
+            os.environ.pop(MARKER_ENV, None)
+        else:
+            os.environ[MARKER_ENV] = previous
+    leaks += _strays(observer, places, maps_before, tmp_path)
     if leaks:
         pytest.fail("the test left behind:\n" + "\n".join(leaks), pytrace=False)
 
 
-def _leftovers(test, observer, threads, children, maps_before, tmp_path) -> list[str]:
+def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker) -> list[str]:
     allowed = observer.allowed
     end = time.monotonic() + scale(LEAK_GRACE)
     while True:
         new_threads = {i: n for i, n in python_threads().items() if i not in threads}
         new_children = {c for c in child_processes() if c.pid not in children}
+        # grandchildren and re-parented daemons: anything started under this test's marker
+        pids = {c.pid for c in new_children}
+        new_children |= {c for c in marked_processes(marker)
+                         if c.pid not in pids and c.pid not in children}
         if (not new_threads and not new_children) or time.monotonic() >= end:
             break
         time.sleep(0.005)
@@ -112,6 +126,19 @@ def _leftovers(test, observer, threads, children, maps_before, tmp_path) -> list
     files = observer.files()
     if files and not keep and "files" not in allowed:
         leaks.append(f"files in {observer.tmp_dir}: " + ", ".join(sorted(files)))
+    return leaks
+
+
+def _strays(observer: Observer, places: Places, maps_before, tmp_path: Path) -> list[str]:
+    """Files the test added beside its tmp dir, and libraries mapped from elsewhere."""
+    leaks = []
+    added = places.added()
+    if added and "files" not in observer.allowed:
+        leaks.append("files outside the tmp dir: " + ", ".join(added))
+    foreign = foreign_maps({m for m in observer.maps() if m not in maps_before}, tmp_path)
+    if foreign and "maps" not in observer.allowed:
+        leaks.append("libraries mapped from outside the tmp dir: "
+                     + ", ".join(sorted(m.path for m in foreign)))
     return leaks
 
 
