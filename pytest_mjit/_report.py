@@ -111,7 +111,7 @@ def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
         python=sys.version.split()[0], platform=platform.platform(),
         summary=dict(Counter(statuses.values())),
         must_summary=dict(Counter(s for c, s in statuses.items() if CLAUSES[c].must)),
-        clauses=clauses, certificate=dict(granted=granted, line=line),
+        clauses=clauses, certificate=dict(granted=granted, line=line), finished=True,
     )
 
 

@@ -7,6 +7,7 @@ test inherits ``PYTEST_MJIT_TEST=<pid>:<n>`` unless its starter cleared the envi
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import site
@@ -85,6 +86,7 @@ def _entries(directory: Path) -> set[str]:
         return set()
 
 
+@functools.lru_cache(maxsize=1)
 def _system_dirs() -> tuple[str, ...]:
     dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/lib", "/lib", "/lib64",
             "/usr/lib64", "/usr/local/lib"}
