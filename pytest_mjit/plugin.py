@@ -99,12 +99,14 @@ def _option(config: pytest.Config, name: str) -> tuple[str | None, str]:
 
 
 def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
-    """Controller (or the only process): check the engine once, clear stale session dirs and
-    mark the report paths, so that a run that dies leaves no previous run's certificate."""
+    """Controller (or the only process): check a chosen engine and compiler once, clear stale
+    session dirs and mark the report paths, so that a run that dies leaves no previous run's
+    certificate.  (The default engine and compiler are checked when a test needs them.)"""
     remove_stale_session_dirs()
-    if mjit.settings.problem is None:
+    chosen = [name for name in ("engine", "cc") if _option(config, name)[0] is not None]
+    if chosen and mjit.settings.problem is None:
         error = mjit.probe()["error"]
-        if error is None and _option(config, "cc")[0] is not None:
+        if error is None and "cc" in chosen:
             try:      # a chosen compiler that cannot build the shim fails now, not per test
                 mjit.shim_binary()
             except MjitError as exc:
