@@ -37,12 +37,13 @@ def create(host, options):
     return Hostile(host, options)
 '''
 
-#: Short deadlines for the hostile runs: 1 s per phase, 1 s of watchdog grace.
+#: Short deadlines for the hostile runs: 5 s per phase (enough for a loaded machine to start
+#: an engine), 2 s of watchdog grace.
 FAST_DEADLINES = """
 import dataclasses
 from pytest_mjit import _presets, _watchdog
-_presets.PRESETS["quick"] = dataclasses.replace(_presets.PRESETS["quick"], test_timeout=1.0)
-_watchdog.GRACE = 1.0
+_presets.PRESETS["quick"] = dataclasses.replace(_presets.PRESETS["quick"], test_timeout=5.0)
+_watchdog.GRACE = 2.0
 """
 
 
