@@ -11,9 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_mjit._deadline import DeadlineExceeded, wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds one hostile run may take before the test gives up on it (it never should).
 RUN_LIMIT = 240.0
+#: Seconds the run's processes get to end after pytest has exited.
+LEFTOVER_WAIT = 10.0
 
 #: The reference engine with one method replaced; ``{body}`` is the new method's source.
 WRAPPER = '''
@@ -73,12 +77,33 @@ def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None) -> t
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         raise AssertionError(f"the hostile run hung for {RUN_LIMIT:.0f}s:\n{out}") from None
+    try:
+        wait_for(lambda: not group_members(proc.pid), LEFTOVER_WAIT, "the run's processes to end")
+    except DeadlineExceeded:
+        raise AssertionError(f"the hostile run left processes behind: {group_members(proc.pid)}"
+                             f"\n{out}") from None
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
     return proc.returncode, out
+
+
+def group_members(pgid: int) -> list[str]:
+    """Living processes of process group ``pgid``: "pid command"."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{name} {command[:80]}")
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def read_report(path: Path) -> dict:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pytest_mjit._deadline import wait_for
 from hostile import engine_source, read_report, run_isolated, statuses
 
 pytest_plugins = ["pytester"]
@@ -72,6 +73,9 @@ def test_crashed_tests_are_never_pass_under_xdist(crashing):
     assert not report["certificate"]["granted"]
     assert "GRANTED: all" not in out
     assert rc == 1
+    # the crashed workers' watchdogs remove their session dirs
+    wait_for(lambda: not list((crashing / "tmp").glob("pytest-mjit-*")), 10,
+             "the session dirs of crashed workers to go")
 
 
 def test_run_killed_by_a_crash_leaves_no_earlier_certificate(crashing):
