@@ -9,12 +9,11 @@ import time
 
 import pytest
 
-from . import __version__, _clauses, _config, _suite
+from . import __version__, _clauses, _config, _fixtures, _suite, _watchdog
 from ._contract import CAPABILITIES
 from ._deadline import scale, set_scale
 from ._errors import MjitError
-from ._fixtures import (FINISH_TIMEOUT, SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair,  # noqa: F401
-                        mjit_cc,
+from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
                         mjit_tmpdir, session_of)
 from ._report import Results, area_lines, build_report, write_reports, write_unfinished
@@ -22,7 +21,6 @@ from ._results import exit_description
 from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
                        worker_exit_status)
 from ._session import MjitSession, remove_stale_session_dirs
-from . import _watchdog
 from ._watchdog import deadline
 
 #: The protocol machines register --mjit-replay and their fixture from their own module.
@@ -244,8 +242,8 @@ def _bounded_phase(item: pytest.Item, phase: str):
     mjit = session_of(item.config)
     timeout = mjit.settings.preset.test_timeout
     if phase == "teardown":
-        timeout += FINISH_TIMEOUT * max(1, len(getattr(item.stash.get(TEST_KEY, None),
-                                                       "started", ())))
+        engines = len(getattr(item.stash.get(TEST_KEY, None), "started", ()))
+        timeout += _fixtures.FINISH_TIMEOUT * max(1, engines)
     what = f"test {phase} of {item.nodeid}"
     inner = deadline(timeout, what) if phase != "teardown" else contextlib.nullcontext()
     with mjit.watchdog.armed(scale(timeout + _watchdog.GRACE), what), inner:
