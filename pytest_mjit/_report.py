@@ -79,9 +79,11 @@ def certificate(statuses: dict[str, str], expect: dict[str, str], suite_sha: str
 
 def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
                  capabilities: Iterable[str] | None, selected: str | None,
-                 interrupted: str | None = None) -> dict[str, Any]:
-    """The report as a JSON-able dict; ``interrupted`` says why the run ended early, if it did."""
-    problems = [f"the run was interrupted ({interrupted})"] if interrupted else []
+                 interrupted: str | None = None, problems: Iterable[str] = ()) -> dict[str, Any]:
+    """The report as a JSON-able dict; ``interrupted`` says why the run ended early, if it
+    did, and ``problems`` what else went wrong with the run (each withholds the certificate)."""
+    problems = list(problems) + ([f"the run was interrupted ({interrupted})"] if interrupted
+                                 else [])
     unattributed = results.close(interrupted)
     if unattributed:
         problems.append(f"{unattributed} test(s) crashed before their clauses were known: "

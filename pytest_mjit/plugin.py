@@ -291,7 +291,8 @@ class _Run:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        #: xdist controller: exit status of each worker that died (gateway id -> status)
+        #: xdist controller: exit status of each worker that died (gateway id -> status),
+        #: until a crash report ties it to the test it was running
         self.worker_status: dict[str, int | None] = {}
         self.interrupt: str | None = None
 
@@ -316,7 +317,8 @@ class _Run:
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem, report, sched) -> None:
         """xdist controller: a worker died running ``crashitem``; say how it died."""
-        status = self.worker_status.get(getattr(report.node.gateway, "id", None))
+        worker = getattr(report.node.gateway, "id", None)
+        status = self.worker_status.pop(worker, None)
         report.user_properties.append(("mjit_crash", exit_description(status)))
 
     @pytest.hookimpl(optionalhook=True)
@@ -342,8 +344,11 @@ class _Run:
             return
         results = config.stash[RESULTS_KEY]
         if results.tests or results.expected or mjit.settings.report is not None:
+            # a worker that died between tests has no test to fail: the run does
+            deaths = [f"worker {w} died between tests ({exit_description(s)})"
+                      for w, s in sorted(self.worker_status.items())]
             report = _make_report(config, mjit, results,
-                                  self.interrupt or interruption(session))
+                                  self.interrupt or interruption(session), deaths)
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)
@@ -351,11 +356,11 @@ class _Run:
 
 
 def _make_report(config: pytest.Config, mjit: MjitSession, results: Results,
-                 interrupted: str | None) -> dict:
+                 interrupted: str | None, problems: list[str]) -> dict:
     meta = _meta(config, mjit)
     caps = mjit.engine_info.get("capabilities") if mjit.engine_info else None
     return build_report(results, meta, mjit.settings.expect, caps, mjit.settings.clauses,
-                        interrupted)
+                        interrupted, problems)
 
 
 def _meta(config: pytest.Config, mjit: MjitSession) -> dict:

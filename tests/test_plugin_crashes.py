@@ -109,3 +109,26 @@ def test_interrupted_test_and_run_are_not_pass(pytester):
     assert "never completed its call phase (KeyboardInterrupt" in report["clauses"]["QUEUE-1"]["reason"]
     assert status["QUEUE-4"] == "UNRESOLVED"    # collected, never ran
     assert "the run was interrupted (KeyboardInterrupt" in report["certificate"]["line"]
+
+
+def test_worker_that_dies_between_tests_withholds_the_certificate(pytester):
+    pytester.makeconftest("""
+        import os
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_sessionfinish(session):
+            if hasattr(session.config, "workerinput"):
+                os._exit(5)             # after its last test, before it reports back
+    """)
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.mjit_clause("QUEUE-1")
+        def test_fine():
+            pass
+    """)
+    pytester.runpytest("-n", "1", "--mjit-report=r.json", "-p", "no:randomly")
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert statuses(report)["QUEUE-1"] == "PASS"
+    assert "worker gw0 died between tests (exit status 5)" in report["certificate"]["line"]
