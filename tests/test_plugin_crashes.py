@@ -132,3 +132,19 @@ def test_worker_that_dies_between_tests_withholds_the_certificate(pytester):
     report = json.loads((pytester.path / "r.json").read_text())
     assert statuses(report)["QUEUE-1"] == "PASS"
     assert "worker gw0 died between tests (exit status 5)" in report["certificate"]["line"]
+
+
+def test_reports_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    from pytest_mjit import _report
+    path = tmp_path / "r.json"
+    path.write_text("old json\n")
+    (tmp_path / "r.md").write_text("old md\n")
+
+    def broken(report):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_report, "markdown", broken)
+    with pytest.raises(OSError, match="disk full"):
+        _report.write_reports({"certificate": {}}, path)
+    assert path.read_text() == "old json\n" and (tmp_path / "r.md").read_text() == "old md\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.md"]
