@@ -54,12 +54,42 @@ def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) 
         signal.signal(signal.SIGALRM, previous)
 
 
-# The watchdog process: stdlib only, reads "arm SECONDS WHAT", "disarm", "dir PATH" and "bye"
-# lines.  On expiry it kills the watched process's descendants and then the process itself;
-# when the watched process is gone without "bye" it removes the directories it was told of.
+# The watchdog process: stdlib only, reads "arm SECONDS WHAT", "disarm", "dir PATH",
+# "report PATH" and "bye" lines.  On expiry it kills the watched process's descendants and then
+# the process itself; when the watched process is gone without "bye" it removes the directories
+# it was told of and says in the unfinished report (written at start) what the process was doing.
 _PROGRAM = r"""
-import os, select, shutil, signal, sys, time
+import json, os, select, shutil, signal, sys, tempfile, time
 watched = int(sys.argv[1])
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+def replace(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+def mark(path, doing):
+    try:
+        with open(path) as f:
+            report = json.load(f)
+        if report.get("finished") is not False:
+            return
+        old = report["certificate"]["line"]
+        new = (f"mjit certificate: NOT GRANTED: the run did not finish: pytest process {watched} "
+               f"died{doing}, before writing its report (run with -n 1 or more for a verdict "
+               "per test)")
+        report["certificate"]["line"] = new
+        replace(path, json.dumps(report, indent=2) + "\n")
+        md = path[:-5] + ".md" if path.endswith(".json") else path + ".md"
+        with open(md) as f:
+            text = f.read()
+        replace(md, text.replace(old, new))
+    except (OSError, ValueError, KeyError):
+        pass
 def descendants(pid):
     found, todo = [], [pid]
     while todo:
@@ -79,7 +109,7 @@ def descendants(pid):
                     found.append(k)
                     todo.append(k)
     return found
-end, what, dirs, buf, said_bye = None, "", [], b"", False
+end, what, dirs, buf, said_bye, report, killed = None, "", [], b"", False, None, False
 while True:
     timeout = None if end is None else max(0.0, end - time.monotonic())
     ready = select.select([0], [], [], timeout)[0]
@@ -97,6 +127,7 @@ while True:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+        killed = True
         break
     data = os.read(0, 65536)
     if not data:
@@ -112,17 +143,20 @@ while True:
             end = None
         elif cmd == "dir":
             dirs.append(arg)
+        elif cmd == "report":
+            report = arg
         elif cmd == "bye":
             said_bye = True
 if not said_bye:
     for _ in range(200):
-        try:
-            os.kill(watched, 0)
-        except OSError:
+        if not alive(watched):
             break
         time.sleep(0.05)
     for d in dirs:
         shutil.rmtree(d, ignore_errors=True)
+    if report:
+        doing = f" during {what}" if end is not None else " between tests"
+        mark(report, (" (killed by the watchdog)" if killed else "") + doing)
 """
 
 
@@ -132,7 +166,7 @@ class Watchdog:
     def __init__(self) -> None:
         self._owner = os.getpid()
         self._proc: subprocess.Popen | None = None
-        self._dirs: list[str] = []
+        self._told: list[str] = []     #: lines the process gets first, when it starts
 
     def _send(self, line: str) -> None:
         if os.getpid() != self._owner:      # a forked child never speaks for its parent
@@ -142,8 +176,8 @@ class Watchdog:
                 [sys.executable, "-I", "-S", "-c", _PROGRAM, str(self._owner)],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
                 pass_fds=(), close_fds=True)
-            for d in self._dirs:
-                self._write(f"dir {d}")
+            for line in self._told:
+                self._write(line)
         self._write(line)
 
     def _write(self, line: str) -> None:
@@ -153,11 +187,19 @@ class Watchdog:
         except (OSError, ValueError):
             pass    # the watchdog is gone; the in-process deadline still stands
 
+    def _tell(self, line: str) -> None:
+        self._told.append(line)
+        if self._proc is not None:
+            self._write(line)
+
     def remove_on_crash(self, directory: str) -> None:
         """Have ``directory`` removed if this process dies without ``close``."""
-        self._dirs.append(directory)
-        if self._proc is not None:
-            self._write(f"dir {directory}")
+        self._tell(f"dir {directory}")
+
+    def mark_report_on_crash(self, path: str) -> None:
+        """If this process dies without ``close``, say in the unfinished report at ``path``
+        which test phase it died in."""
+        self._tell(f"report {path}")
 
     @contextlib.contextmanager
     def armed(self, seconds: float, what: str) -> Iterator[None]:

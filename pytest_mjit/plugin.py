@@ -114,6 +114,7 @@ def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
             raise pytest.UsageError(error)
     if mjit.settings.report is not None:
         write_unfinished(mjit.settings.report, _meta(config, mjit))
+        mjit.watchdog.mark_report_on_crash(str(mjit.settings.report.resolve()))
 
 
 def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> None:

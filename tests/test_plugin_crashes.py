@@ -89,6 +89,10 @@ def test_run_killed_by_a_crash_leaves_no_earlier_certificate(crashing):
     assert report["finished"] is False and report["certificate"]["granted"] is False
     assert "the run did not finish" in report["certificate"]["line"]
     assert "did not finish" in (crashing / "report.md").read_text()
+    # the watchdog says which test the process died in
+    died = "died during test call of test_hostile.py::test_crash_in_call"
+    wait_for(lambda: died in read_report(crashing / "report.json")["certificate"]["line"]
+             and died in (crashing / "report.md").read_text(), 10, "the watchdog's note")
     assert not list((crashing / "tmp").glob("pytest-mjit-*")), "session dir left behind"
 
 
