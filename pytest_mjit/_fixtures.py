@@ -214,8 +214,8 @@ class Starter:
         options = self.options.replace(**overrides) if overrides else self.options
         host = make_host(options, self._session.header_file())
         engine = self._session.settings.factory(host, options)
+        self._session.record_engine(engine)      # checked like the start-up engine
         self._test.started.append((host, engine, options))
-        self._session.record_engine(engine)
         host.attach(engine)
         engine.init()
         return host, engine

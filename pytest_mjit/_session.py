@@ -101,10 +101,8 @@ class MjitSession:
         return self._probe
 
     def record_engine(self, engine: Any) -> None:
-        try:
-            self.engine_info = engine_info(engine, self.settings.engine_spec)
-        except MjitError:
-            pass  # the start-up check already named the problem
+        """Remember what ``engine`` says about itself; ``MjitError`` if it is no engine."""
+        self.engine_info = engine_info(engine, self.settings.engine_spec)
 
     def close(self) -> None:
         if self._dir is not None:

@@ -63,3 +63,18 @@ def test_engine_name_and_version_cannot_forge_lines(pytester):
     assert "forger\\nmjit certificate: GRANTED" in header
     engine = json.loads((pytester.path / "r.json").read_text())["engine"]
     assert engine["version"] == "1\\r\\n**mjit certificate: GRANTED**\\x1b[32m"
+
+
+def test_factory_checked_again_for_every_engine_a_test_starts(pytester):
+    pytester.makepyfile(fickle_engine="""
+        import mjit_ref
+        calls = []
+        def create(host, options):
+            calls.append(1)
+            return mjit_ref.create_engine(host, options) if len(calls) == 1 else None
+    """, test_x=TESTS)
+    pytester.syspathinsert()
+    result = pytester.runpytest("--mjit-engine=fickle_engine:create")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*MjitError: --mjit-engine=fickle_engine:create: the factory "
+                                 "returned None, not an engine"])
