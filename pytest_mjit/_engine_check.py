@@ -12,7 +12,7 @@ from ._deadline import scale
 from ._errors import MjitError
 from ._text import clean
 
-__all__ = ["REQUIRED_METHODS", "FACTORY_TIMEOUT", "call_bounded", "engine_info"]
+__all__ = ["REQUIRED_METHODS", "FACTORY_TIMEOUT", "call_bounded", "engine_info", "probe_factory"]
 
 #: Methods every engine has, whatever it claims (DESIGN.md, ``pytest_mjit.Engine``).
 REQUIRED_METHODS = ("init", "add_iseq_to_process", "wait", "gc_start_hook", "gc_exit_hook",
