@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -41,14 +42,31 @@ def env_name(name: str) -> str:
 def raw_value(name: str, cli: Callable[[str], Any], ini: Callable[[str], Any],
               environ: dict[str, str]) -> str | None:
     """The value of option ``name``: command line, else environment, else ini, else None."""
+    return value_and_origin(name, cli, ini, environ)[0]
+
+
+def value_and_origin(name: str, cli: Callable[[str], Any], ini: Callable[[str], Any],
+                     environ: dict[str, str]) -> tuple[str | None, str]:
+    """The value of option ``name`` and where it came from: ``--mjit-NAME``,
+    ``PYTEST_MJIT_NAME`` or ``ini mjit_NAME`` (errors name that origin)."""
     value = cli(f"mjit_{name}")
     if value is not None:
-        return str(value)
+        return str(value), f"--mjit-{name}"
     value = environ.get(env_name(name))
     if value:
-        return value
+        return value, env_name(name)
     value = ini(f"mjit_{name}")
-    return str(value) if value not in (None, "", []) else None
+    if value not in (None, "", []):
+        return str(value), f"ini mjit_{name}"
+    return None, f"--mjit-{name}"
+
+
+def _name_origin(exc: MjitError, origin: Callable[[str], str]) -> MjitError:
+    """``exc`` with its leading ``--mjit-NAME`` replaced by where that value came from."""
+    match = re.match(r"--mjit-([a-z]+)", str(exc))
+    if match is None or match.group(1) not in OPTIONS:
+        return exc
+    return MjitError(origin(match.group(1)) + str(exc)[match.end():])
 
 
 @dataclasses.dataclass
@@ -73,7 +91,7 @@ class Settings:
 
 def find_compiler(spec: str | None) -> tuple[str, str | None, str]:
     """(path, family, first line of --version) of the compiler ``spec`` names."""
-    from ._options import detect_cc_family
+    from ._options import VERSION_TIMEOUT, detect_cc_family, run_version
     if spec is None:
         path = shutil.which("gcc") or shutil.which("clang")
         if path is None:
@@ -85,8 +103,10 @@ def find_compiler(spec: str | None) -> tuple[str, str | None, str]:
                             "executable file)")
     path = os.path.abspath(path)
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30,
-                             check=False)
+        out = run_version(path)
+    except subprocess.TimeoutExpired:
+        raise MjitError(f"--mjit-cc={spec or path}: '{path} --version' did not answer within "
+                        f"{VERSION_TIMEOUT:g}s") from None
     except (OSError, subprocess.SubprocessError) as exc:
         raise MjitError(f"--mjit-cc={spec or path}: cannot run {path} ({exc})") from None
     lines = (out.stdout or out.stderr).strip().splitlines()
@@ -151,8 +171,19 @@ def check_report_path(path: str) -> Path:
     return p
 
 
-def resolve(get: Callable[[str], str | None], last_seed: int | None) -> Settings:
-    """Build the run settings; ``get(name)`` gives an option's raw value or None."""
+def resolve(get: Callable[[str], str | None], last_seed: int | None,
+            origin: Callable[[str], str] | None = None) -> Settings:
+    """Build the run settings; ``get(name)`` gives an option's raw value or None, and
+    ``origin(name)`` where it came from (for errors; default the command-line flag)."""
+    try:
+        return _resolve(get, last_seed)
+    except MjitError as exc:
+        if origin is None:
+            raise
+        raise _name_origin(exc, origin) from None
+
+
+def _resolve(get: Callable[[str], str | None], last_seed: int | None) -> Settings:
     problem = None
     engine_spec = get("engine")
     try:

@@ -10,12 +10,16 @@ from typing import Any
 
 import pytest
 
-from ._deadline import scale
+from ._deadline import DeadlineExceeded, scale
+from ._engine_check import call_bounded
 from ._errors import MjitError
 from ._observe import Observer, child_processes, python_threads
 from ._options import Options
+from ._run_end import exit_guard
 from ._session import MjitSession, make_host
 from ._shim import CompilerShim
+from ._strays import MARKER_ENV, Places, foreign_maps, marked_processes, new_marker
+from ._text import clean
 from ._watchdog import deadline
 
 __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "mjit_start",
@@ -24,6 +28,8 @@ __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "
 #: Seconds (before scaling) teardown allows one engine's finish, and leftovers to go away.
 FINISH_TIMEOUT = 30.0
 LEAK_GRACE = 2.0
+#: Seconds (before scaling) a failure report waits for one engine's stats().
+STATS_TIMEOUT = 2.0
 SESSION_KEY = pytest.StashKey[MjitSession]()
 TEST_KEY = pytest.StashKey["MjitTest"]()
 
@@ -40,12 +46,16 @@ class MjitTest:
         self.shim: CompilerShim | None = None
 
     def stats(self) -> str:
+        """Every engine's ``stats()``, each bounded by STATS_TIMEOUT (an engine that hangs in
+        it gets "unavailable"), and the shim's state."""
         lines = []
         for n, (_host, engine, _opts) in enumerate(self.started):
             try:
-                lines.append(f"engine #{n} stats: {dict(engine.stats())!r}")
-            except Exception as exc:
-                lines.append(f"engine #{n} stats: unavailable ({type(exc).__name__}: {exc})")
+                value = call_bounded(lambda: repr(dict(engine.stats())), scale(STATS_TIMEOUT),
+                                     "engine.stats()")
+                lines.append(f"engine #{n} stats: {clean(value, 2000)}")
+            except MjitError as exc:
+                lines.append(f"engine #{n} stats: unavailable ({exc})")
         if self.shim is not None:
             lines.append(self.shim.describe())
         return "\n".join(lines)
@@ -70,24 +80,38 @@ def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
     test = _test(request)
     threads, children = python_threads(), {c.pid for c in child_processes()}
     observer = Observer(tmp_path / "jit", lambda: test.started[0][0] if test.started else None)
-    maps_before = observer.maps()
-    yield observer
-    leaks = _leftovers(test, observer, threads, children, maps_before, tmp_path)
+    maps_before, places = observer.maps(), Places()
+    marker, previous = new_marker(), os.environ.get(MARKER_ENV)
+    os.environ[MARKER_ENV] = marker
+    try:
+        yield observer
+        leaks = _leftovers(test, observer, threads, children, maps_before, tmp_path, marker)
+    finally:
+        if previous is None:
+            os.environ.pop(MARKER_ENV, None)
+        else:
+            os.environ[MARKER_ENV] = previous
+    leaks += _strays(observer, places, maps_before, tmp_path)
     if leaks:
         pytest.fail("the test left behind:\n" + "\n".join(leaks), pytrace=False)
 
 
-def _leftovers(test, observer, threads, children, maps_before, tmp_path) -> list[str]:
+def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker) -> list[str]:
     allowed = observer.allowed
     end = time.monotonic() + scale(LEAK_GRACE)
     while True:
         new_threads = {i: n for i, n in python_threads().items() if i not in threads}
         new_children = {c for c in child_processes() if c.pid not in children}
+        # grandchildren and re-parented daemons: anything started under this test's marker
+        pids = {c.pid for c in new_children}
+        new_children |= {c for c in marked_processes(marker)
+                         if c.pid not in pids and c.pid not in children}
         if (not new_threads and not new_children) or time.monotonic() >= end:
             break
         time.sleep(0.005)
     leaks = []
     if new_threads and "threads" not in allowed:
+        exit_guard.suspects.update(new_threads)
         leaks.append("threads: " + ", ".join(sorted(new_threads.values())))
     if new_children and "children" not in allowed:
         leaks.append("child processes: " + ", ".join(
@@ -102,6 +126,19 @@ def _leftovers(test, observer, threads, children, maps_before, tmp_path) -> list
     files = observer.files()
     if files and not keep and "files" not in allowed:
         leaks.append(f"files in {observer.tmp_dir}: " + ", ".join(sorted(files)))
+    return leaks
+
+
+def _strays(observer: Observer, places: Places, maps_before, tmp_path: Path) -> list[str]:
+    """Files the test added beside its tmp dir, and libraries mapped from elsewhere."""
+    leaks = []
+    added = places.added()
+    if added and "files" not in observer.allowed:
+        leaks.append("files outside the tmp dir: " + ", ".join(added))
+    foreign = foreign_maps({m for m in observer.maps() if m not in maps_before}, tmp_path)
+    if foreign and "maps" not in observer.allowed:
+        leaks.append("libraries mapped from outside the tmp dir: "
+                     + ", ".join(sorted(m.path for m in foreign)))
     return leaks
 
 
@@ -129,7 +166,13 @@ def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path, _mjit_guard) -> Comp
     """The compiler shim of this test, wrapping the run's real compiler."""
     session = session_of(request.config)
     settings = session.settings
-    shim = CompilerShim(session.shim_binary(), tmp_path / "cc", settings.cc, settings.cc_family,
+    try:
+        binary = session.shim_binary()
+    except MjitError as exc:
+        # Every later test would fail the same way: one error, and the run stops.
+        request.session.shouldstop = str(exc)
+        raise
+    shim = CompilerShim(binary, tmp_path / "cc", settings.cc, settings.cc_family,
                         settings.cc_version)
     _test(request).shim = shim
     yield shim
@@ -171,8 +214,8 @@ class Starter:
         options = self.options.replace(**overrides) if overrides else self.options
         host = make_host(options, self._session.header_file())
         engine = self._session.settings.factory(host, options)
+        self._session.record_engine(engine)      # checked like the start-up engine
         self._test.started.append((host, engine, options))
-        self._session.record_engine(engine)
         host.attach(engine)
         engine.init()
         return host, engine
@@ -180,14 +223,19 @@ class Starter:
     def finish_all(self) -> None:
         """Release every hold and gate, then finish every started engine (bounded)."""
         self._test.release_all()
-        errors = []
+        errors, expired = [], None
         for host, engine, _opts in reversed(self._test.started):
             try:
-                with deadline(FINISH_TIMEOUT, "engine.finish() at teardown", self._test.stats):
+                with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
                     engine.finish()
-            except BaseException as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
+            except DeadlineExceeded as exc:
+                expired = expired or exc
                 self._test.release_all()
+            except BaseException as exc:
+                errors.append(f"{type(exc).__name__}: {clean(exc, 400)}")
+                self._test.release_all()
+        if expired is not None:
+            raise expired   # the harness's deadline: UNRESOLVED, whatever else went wrong
         if errors:
             pytest.fail("finishing the engine at teardown failed:\n" + "\n".join(errors),
                         pytrace=False)

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from .host._maps import maps_path
+
 __all__ = ["Mapping", "Child", "Snapshot", "Diff", "Observer", "DirWatch", "mapped_libraries",
            "child_processes", "python_threads", "list_files"]
 
@@ -40,7 +42,7 @@ def mapped_libraries(suffix: str = ".so") -> set[Mapping]:
             parts = line.rstrip("\n").split(None, 5)
             if len(parts) < 6 or not parts[5].startswith("/"):
                 continue
-            path = parts[5]
+            path = maps_path(parts[5])
             deleted = path.endswith(" (deleted)")
             if deleted:
                 path = path[: -len(" (deleted)")]

@@ -5,18 +5,40 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 from typing import Any
 
 from ._errors import MjitError
 
-__all__ = ["Options", "DEFAULT_MAX_CACHE_SIZE", "DEFAULT_MIN_CALLS", "MIN_CACHE_SIZE", "detect_cc_family"]
+__all__ = ["Options", "DEFAULT_MAX_CACHE_SIZE", "DEFAULT_MIN_CALLS", "MIN_CACHE_SIZE", "detect_cc_family",
+           "run_version"]
 
 # mjit.c: DEFAULT_MAX_CACHE_SIZE, MIN_CACHE_SIZE, DEFAULT_MIN_CALLS_TO_ADD.
 DEFAULT_MAX_CACHE_SIZE = 100
 MIN_CACHE_SIZE = 10
 DEFAULT_MIN_CALLS = 10000
 CC_FAMILIES = ("gcc", "clang")
+#: Seconds a compiler gets to answer ``--version``.
+VERSION_TIMEOUT = 30.0
+
+
+def run_version(path: str) -> subprocess.CompletedProcess:
+    """``path --version`` in a process group of its own; on timeout the whole group is killed
+    (a wrapper's children too) and ``subprocess.TimeoutExpired`` raised."""
+    proc = subprocess.Popen([path, "--version"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=VERSION_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def detect_cc_family(cc: str) -> str | None:
@@ -25,9 +47,7 @@ def detect_cc_family(cc: str) -> str | None:
     if path is None:
         return None
     try:
-        out = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
-        ).stdout
+        out = run_version(path).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     first = out.splitlines()[0] if out else ""

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
 import platform
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import _clauses
 from ._clauses import AREAS, CLAUSES, Clause
+from ._results import FAILED_CLAUSES, Results, TestRecord
+from ._text import REASON_LENGTH, markdown_text
 
 __all__ = ["TestRecord", "Results", "clause_status", "certificate", "build_report",
-           "write_reports", "markdown", "area_lines", "blame", "STATUSES", "SCHEMA",
-           "FAILED_CLAUSES"]
+           "write_reports", "write_unfinished", "markdown", "area_lines", "blame", "STATUSES",
+           "SCHEMA", "FAILED_CLAUSES"]
 
 SCHEMA = "pytest-mjit-report/1"
 #: How the reason of a test whose harness deadline expired begins (plugin.py writes it).
 DEADLINE_REASON = "harness deadline expired"
 STATUSES = ("PASS", "FAIL", "XFAIL", "XPASS", "UNSUPPORTED", "UNRESOLVED")
-#: User property of a failed test naming the clauses (of its own) whose check failed.
-FAILED_CLAUSES = "mjit_failed_clauses"
 
 
 def blame(item, clauses: Iterable[str]) -> None:
@@ -32,76 +33,6 @@ def blame(item, clauses: Iterable[str]) -> None:
     ids = [c for c in clauses if c]
     if ids:
         item.user_properties.append((FAILED_CLAUSES, ",".join(ids)))
-
-
-@dataclasses.dataclass
-class TestRecord:
-    """What one test did: PASS, FAIL, UNRESOLVED, UNSUPPORTED or SKIP."""
-
-    nodeid: str
-    clauses: list[str]
-    in_suite: bool = False
-    status: str = "PASS"
-    reason: str = ""
-    duration: float = 0.0
-    ran: bool = False
-    #: for a FAIL: the clauses the test blamed (empty: all of its clauses failed)
-    failed: list[str] = dataclasses.field(default_factory=list)
-
-    def for_clause(self, clause_id: str) -> "TestRecord":
-        """This record as seen by one of its clauses: a failure blamed on other clauses
-        leaves this one UNRESOLVED (the test stopped before checking it to the end)."""
-        if self.status != "FAIL" or not self.failed or clause_id in self.failed:
-            return self
-        return dataclasses.replace(self, status="UNRESOLVED", reason=(
-            f"the test stopped at a failure of {', '.join(self.failed)}"))
-
-
-def _skip_reason(report) -> str:
-    longrepr = report.longrepr
-    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
-    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
-
-
-def _first_line(report) -> str:
-    text = getattr(report, "longreprtext", "") or ""
-    for line in text.splitlines():
-        if line.startswith("E "):
-            return line[1:].strip()
-    return text.strip().splitlines()[-1] if text.strip() else ""
-
-
-class Results:
-    """Test records gathered from test reports (on the xdist controller too)."""
-
-    def __init__(self) -> None:
-        self.tests: dict[str, TestRecord] = {}
-
-    def add(self, report) -> None:
-        props = dict(report.user_properties)
-        clauses = [c for c in props.get("mjit_clauses", "").split(",") if c]
-        if not clauses:
-            return
-        rec = self.tests.setdefault(report.nodeid, TestRecord(
-            report.nodeid, clauses, in_suite=props.get("mjit_suite") == "1"))
-        rec.duration += report.duration
-        if report.when == "call":
-            rec.ran = True
-        if report.failed:
-            unresolved = props.get("mjit_unresolved")
-            if rec.status not in ("FAIL", "UNRESOLVED"):
-                rec.status = "UNRESOLVED" if unresolved else "FAIL"
-                rec.reason = unresolved or f"{report.when}: {_first_line(report)}"
-                blamed = [c for c in props.get(FAILED_CLAUSES, "").split(",") if c]
-                # A blame naming a clause the test is not tagged with blames them all.
-                rec.failed = blamed if blamed and set(blamed) <= set(clauses) else []
-        elif report.skipped and rec.status == "PASS":
-            if hasattr(report, "wasxfail"):
-                rec.status, rec.reason = "FAIL", f"marked xfail: {report.wasxfail}"
-            else:
-                reason = _skip_reason(report)
-                rec.status = "UNSUPPORTED" if reason.startswith("UNSUPPORTED") else "SKIP"
-                rec.reason = reason
 
 
 def clause_status(clause: Clause, tests: list[TestRecord], expected: str | None,
@@ -133,9 +64,11 @@ def clause_status(clause: Clause, tests: list[TestRecord], expected: str | None,
 
 
 def certificate(statuses: dict[str, str], expect: dict[str, str], suite_sha: str | None,
-                recorded_sha: str | None, outside_tests: int = 0) -> tuple[bool, str]:
-    """Whether the run certifies the engine, and the one line that says so (or why not)."""
-    why = []
+                recorded_sha: str | None, outside_tests: int = 0,
+                problems: Iterable[str] = ()) -> tuple[bool, str]:
+    """Whether the run certifies the engine, and the one line that says so (or why not).
+    ``problems`` are reasons of the run itself (interrupted, crashes not tied to a clause)."""
+    why = list(problems)
     must = [c for c in CLAUSES.values() if c.must]
     bad = Counter(statuses.get(c.id, "UNRESOLVED") for c in must
                   if statuses.get(c.id) != "PASS")
@@ -159,8 +92,16 @@ def certificate(statuses: dict[str, str], expect: dict[str, str], suite_sha: str
 
 
 def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
-                 capabilities: Iterable[str] | None, selected: str | None) -> dict[str, Any]:
-    """The report as a JSON-able dict."""
+                 capabilities: Iterable[str] | None, selected: str | None,
+                 interrupted: str | None = None, problems: Iterable[str] = ()) -> dict[str, Any]:
+    """The report as a JSON-able dict; ``interrupted`` says why the run ended early, if it
+    did, and ``problems`` what else went wrong with the run (each withholds the certificate)."""
+    problems = list(problems) + ([f"the run was interrupted ({interrupted})"] if interrupted
+                                 else [])
+    unattributed = results.close(interrupted)
+    if unattributed:
+        problems.append(f"{unattributed} test(s) crashed before their clauses were known: "
+                        + ", ".join(f"{n} ({r})" for n, (_s, r) in sorted(results.orphans.items())))
     by_clause: dict[str, list[TestRecord]] = {}
     for rec in results.tests.values():
         for cid in rec.clauses:
@@ -180,13 +121,13 @@ def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
                         duration=round(t.duration, 4)) for t in tests])
     outside = sum(1 for t in results.tests.values() if not t.in_suite)
     granted, line = certificate(statuses, expect, meta["suite"]["sha256"],
-                                meta["suite"]["recorded_sha256"], outside)
+                                meta["suite"]["recorded_sha256"], outside, problems)
     return dict(
         schema=SCHEMA, **meta,
         python=sys.version.split()[0], platform=platform.platform(),
         summary=dict(Counter(statuses.values())),
         must_summary=dict(Counter(s for c, s in statuses.items() if CLAUSES[c].must)),
-        clauses=clauses, certificate=dict(granted=granted, line=line),
+        clauses=clauses, certificate=dict(granted=granted, line=line), finished=True,
     )
 
 
@@ -202,28 +143,63 @@ def area_lines(report: dict[str, Any]) -> list[str]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The report as a Markdown document."""
+    """The report as a Markdown document; text from the engine or a test is escaped."""
     eng = report["engine"]
-    out = [f"# pytest-mjit report: {eng['name']} {eng['version']}", "",
-           f"- engine: `{eng['spec']}` ({eng['name']} {eng['version']}), capabilities: "
-           + (", ".join(eng["capabilities"]) or "none"),
+    name = f"{markdown_text(eng['name'])} {markdown_text(eng['version'])}"
+    caps = ", ".join(markdown_text(c) for c in eng["capabilities"]) or "none"
+    out = [f"# pytest-mjit report: {name}", "",
+           f"- engine: {markdown_text(eng['spec'], 200)} ({name}), capabilities: {caps}",
            f"- suite: {report['suite']['version']}, sha256 `{report['suite']['sha256']}`",
-           "- compilers: " + ", ".join(f"{c['version']} (`{c['path']}`)" for c in report["compilers"]),
+           "- compilers: " + ", ".join(f"{markdown_text(c['version'])} "
+                                       f"({markdown_text(c['path'], 200)})"
+                                       for c in report["compilers"]),
            f"- seed: {report['seed']}, preset: {report['preset']}, python {report['python']}",
            f"- duration: {report['timings']['duration']:.2f}s", "",
            f"**{report['certificate']['line']}**", "",
            "| Clause | Strength | Area | Status | Tests | Reason |",
            "|---|---|---|---|---|---|"]
     for cid, c in report["clauses"].items():
-        tests = "<br>".join(f"`{t['nodeid']}` {t['status']}" for t in c["tests"]) or "-"
-        reason = c["reason"].replace("|", "\\|").replace("\n", " ")
+        tests = "<br>".join(f"{markdown_text(t['nodeid'], 300)} {t['status']}"
+                            for t in c["tests"]) or "-"
+        reason = markdown_text(c["reason"], REASON_LENGTH)
         out.append(f"| {cid} | {c['strength']} | {c['area']} | {c['status']} | {tests} | {reason} |")
     return "\n".join(out) + "\n"
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` in one step: readers see the old or the new file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _markdown_path(path: Path) -> Path:
+    return path.with_suffix(".md") if path.suffix != ".md" else path.with_name(path.name + ".md")
+
+
 def write_reports(report: dict[str, Any], path: Path) -> Path:
-    """Write the JSON report to ``path`` and the Markdown one beside it; return the latter."""
-    path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
-    md = path.with_suffix(".md") if path.suffix != ".md" else path.with_name(path.name + ".md")
-    md.write_text(markdown(report))
+    """Write the JSON report to ``path`` and the Markdown one beside it, each atomically;
+    return the latter."""
+    md = _markdown_path(path)
+    _write_atomic(md, markdown(report))
+    _write_atomic(path, json.dumps(report, indent=2, sort_keys=False) + "\n")
     return md
+
+
+def write_unfinished(path: Path, meta: dict[str, Any]) -> None:
+    """Mark the report paths at the start of a run: until the run writes its report, they
+    hold a report of an unfinished run, never a previous run's certificate."""
+    line = ("mjit certificate: NOT GRANTED: the run did not finish (it was started at "
+            f"{meta['timings']['start']:.0f} and ended before writing its report)")
+    report = dict(schema=SCHEMA, **meta, python=sys.version.split()[0],
+                  platform=platform.platform(), finished=False, summary={}, must_summary={},
+                  clauses={}, certificate=dict(granted=False, line=line))
+    write_reports(report, path)

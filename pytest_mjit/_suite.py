@@ -11,6 +11,8 @@ __all__ = ["HASH_FILE", "suite_dir", "suite_files", "suite_hash", "recorded_hash
            "write_recorded_hash"]
 
 HASH_FILE = "SUITE_HASH"
+#: Directories that tools create inside the suite when run from it; never part of it.
+CACHE_DIRS = frozenset({"__pycache__", ".hypothesis", ".pytest_cache"})
 
 
 def suite_dir() -> Path | None:
@@ -23,7 +25,7 @@ def suite_dir() -> Path | None:
 
 def suite_files(root: Path) -> list[Path]:
     """The files that make up the suite (sources and data; no caches, not the hash file)."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    return sorted(p for p in root.rglob("*") if p.is_file() and not CACHE_DIRS & set(p.parts)
                   and p.name != HASH_FILE and p.suffix not in (".pyc", ".pyo"))
 
 

@@ -1,23 +1,34 @@
-"""A per-phase deadline for tests that use the harness: on expiry the main thread gets a
-``DeadlineExceeded`` carrying every thread's stack, wherever it is blocked in Python."""
+"""Deadlines of the test phases.  In the process, ``deadline`` raises ``DeadlineExceeded`` in
+the main thread on expiry.  An engine can defeat that (it may swallow the exception, spin in C
+holding the GIL, or reset the timer), so ``Watchdog`` adds a separate process that kills the
+pytest process (and its descendants) once a phase outlives its deadline plus a grace; under
+xdist the controller then reports the test as crashed.  Nothing here calls the engine."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import subprocess
+import sys
 import threading
 from typing import Callable, Iterator
 
 from ._deadline import DeadlineExceeded, all_stacks, scale
 
-__all__ = ["deadline"]
+__all__ = ["deadline", "Watchdog", "GRACE"]
+
+#: Seconds (before scaling) the watchdog waits past a phase's deadline before it kills.
+GRACE = 15.0
 
 
 @contextlib.contextmanager
 def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) -> Iterator[None]:
     """Raise ``DeadlineExceeded`` in the main thread if the block outlasts ``scale(seconds)``.
 
-    Does nothing off the main thread or when the real-time timer is already in use."""
+    Does nothing off the main thread or when the real-time timer is already in use.  The
+    signal handler formats stacks and ``extra()``, which must be the harness's own state:
+    nothing that calls the engine, which could block the handler for ever."""
     limit = scale(seconds)
     usable = (threading.current_thread() is threading.main_thread()
               and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
@@ -41,3 +52,175 @@ def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) 
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# The watchdog process: stdlib only, reads "arm SECONDS WHAT", "disarm", "dir PATH",
+# "report PATH" and "bye" lines.  On expiry it kills the watched process's descendants and then
+# the process itself; when the watched process is gone without "bye" it removes the directories
+# it was told of and says in the unfinished report (written at start) what the process was doing.
+_PROGRAM = r"""
+import json, os, select, shutil, signal, sys, tempfile, time
+watched = int(sys.argv[1])
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+def replace(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+def mark(path, doing):
+    try:
+        with open(path) as f:
+            report = json.load(f)
+        if report.get("finished") is not False:
+            return
+        old = report["certificate"]["line"]
+        new = (f"mjit certificate: NOT GRANTED: the run did not finish: pytest process {watched} "
+               f"died{doing}, before writing its report (run with -n 1 or more for a verdict "
+               "per test)")
+        report["certificate"]["line"] = new
+        replace(path, json.dumps(report, indent=2) + "\n")
+        md = path[:-5] + ".md" if path.endswith(".json") else path + ".md"
+        with open(md) as f:
+            text = f.read()
+        replace(md, text.replace(old, new))
+    except (OSError, ValueError, KeyError):
+        pass
+def descendants(pid):
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                kids = []
+            for k in kids:
+                if k != os.getpid() and k not in found:
+                    found.append(k)
+                    todo.append(k)
+    return found
+end, what, dirs, buf, said_bye, report, killed = None, "", [], b"", False, None, False
+while True:
+    timeout = None if end is None else max(0.0, end - time.monotonic())
+    ready = select.select([0], [], [], timeout)[0]
+    if not ready:
+        sys.stderr.write(f"\npytest-mjit watchdog: {what} outlived its deadline and the grace; "
+                         f"killing pytest process {watched} and its descendants\n")
+        sys.stderr.flush()
+        for pid in [watched] + descendants(watched):
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+        for pid in descendants(watched) + [watched]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        killed = True
+        break
+    data = os.read(0, 65536)
+    if not data:
+        break
+    buf += data
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        cmd, _, arg = line.decode("utf-8", "replace").partition(" ")
+        if cmd == "arm":
+            seconds, _, what = arg.partition(" ")
+            end = time.monotonic() + float(seconds)
+        elif cmd == "disarm":
+            end = None
+        elif cmd == "dir":
+            dirs.append(arg)
+        elif cmd == "report":
+            report = arg
+        elif cmd == "bye":
+            said_bye = True
+if not said_bye:
+    for _ in range(200):
+        if not alive(watched):
+            break
+        time.sleep(0.05)
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+    if report:
+        doing = f" during {what}" if end is not None else " between tests"
+        mark(report, (" (killed by the watchdog)" if killed else "") + doing)
+"""
+
+
+class Watchdog:
+    """A watchdog process for this pytest process, started on first use."""
+
+    def __init__(self) -> None:
+        self._owner = os.getpid()
+        self._proc: subprocess.Popen | None = None
+        self._told: list[str] = []     #: lines the process gets first, when it starts
+
+    def _send(self, line: str) -> None:
+        if os.getpid() != self._owner:      # a forked child never speaks for its parent
+            return
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _PROGRAM, str(self._owner)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
+                pass_fds=(), close_fds=True)
+            for line in self._told:
+                self._write(line)
+        self._write(line)
+
+    def _write(self, line: str) -> None:
+        try:
+            self._proc.stdin.write((line.replace("\n", " ") + "\n").encode())
+            self._proc.stdin.flush()
+        except (OSError, ValueError):
+            pass    # the watchdog is gone; the in-process deadline still stands
+
+    def _tell(self, line: str) -> None:
+        self._told.append(line)
+        if self._proc is not None:
+            self._write(line)
+
+    def remove_on_crash(self, directory: str) -> None:
+        """Have ``directory`` removed if this process dies without ``close``."""
+        self._tell(f"dir {directory}")
+
+    def mark_report_on_crash(self, path: str) -> None:
+        """If this process dies without ``close``, say in the unfinished report at ``path``
+        which test phase it died in."""
+        self._tell(f"report {path}")
+
+    @contextlib.contextmanager
+    def armed(self, seconds: float, what: str) -> Iterator[None]:
+        """Kill this process if the block outlasts ``seconds`` (already scaled)."""
+        self._send(f"arm {seconds:.3f} {what}")
+        try:
+            yield
+        finally:
+            self._send("disarm")
+
+    def close(self) -> None:
+        if self._proc is None or os.getpid() != self._owner:
+            return
+        self._write("bye")
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None

@@ -9,15 +9,18 @@ import time
 
 import pytest
 
-from . import __version__, _clauses, _config, _suite
+from . import __version__, _clauses, _config, _fixtures, _suite, _watchdog
 from ._contract import CAPABILITIES
-from ._deadline import DeadlineExceeded, set_scale
+from ._deadline import scale, set_scale
 from ._errors import MjitError
 from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
                         mjit_tmpdir, session_of)
-from ._report import Results, area_lines, build_report, write_reports
-from ._session import MjitSession
+from ._report import Results, area_lines, build_report, write_reports, write_unfinished
+from ._results import exit_description
+from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
+                       worker_exit_status)
+from ._session import MjitSession, remove_stale_session_dirs
 from ._watchdog import deadline
 
 #: The protocol machines register --mjit-replay and their fixture from their own module.
@@ -55,22 +58,63 @@ def pytest_configure(config: pytest.Config) -> None:
     def get(name: str) -> str | None:
         if name == "seed" and worker_seed is not None:
             return str(worker_seed)
-        return _config.raw_value(name, config.getoption, config.getini, os.environ)
+        return _option(config, name)[0]
 
     cache = getattr(config, "cache", None)
     last = cache.get(_config.SEED_CACHE_KEY, None) if cache is not None else None
     try:
-        settings = _config.resolve(get, last if isinstance(last, int) else None)
+        settings = _config.resolve(get, last if isinstance(last, int) else None,
+                                   lambda name: _option(config, name)[1])
     except MjitError as exc:
         raise pytest.UsageError(str(exc)) from None
     if cache is not None and worker_seed is None:
         cache.set(_config.SEED_CACHE_KEY, settings.seed)
     set_scale(settings.preset.deadline_scale)
     _configure_hypothesis(config, settings)
-    config.stash[SESSION_KEY] = MjitSession(settings)
+    mjit = config.stash[SESSION_KEY] = MjitSession(settings)
     config.stash[RESULTS_KEY] = Results()
     config.stash[REPORT_KEY] = {"start": time.time()}
+    if worker_seed is None:
+        _start_run(config, mjit)
     config.pluginmanager.register(_Run(config), "mjit-run")
+    _exit_guard.install()
+
+
+#: Options whose ini value is a path, read relative to the ini file.
+_PATH_OPTIONS = ("report", "expect", "cc")
+
+
+def _option(config: pytest.Config, name: str) -> tuple[str | None, str]:
+    """The raw value of option ``name`` and its origin (``--mjit-NAME``, the environment
+    variable or the ini key); a relative path from the ini file is taken from its directory."""
+    value, origin = _config.value_and_origin(name, config.getoption, config.getini, os.environ)
+    inipath = getattr(config, "inipath", None)
+    if (value is not None and origin.startswith("ini ") and name in _PATH_OPTIONS
+            and inipath is not None and not os.path.isabs(value)
+            and (name != "cc" or os.sep in value)):
+        value = os.path.join(os.path.dirname(inipath), value)
+    return value, origin
+
+
+def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
+    """Controller (or the only process): check a chosen engine and compiler once, clear stale
+    session dirs and mark the report paths, so that a run that dies leaves no previous run's
+    certificate.  (The default engine and compiler are checked when a test needs them.)"""
+    remove_stale_session_dirs()
+    chosen = [name for name in ("engine", "cc") if _option(config, name)[0] is not None]
+    if chosen and mjit.settings.problem is None:
+        error = mjit.probe()["error"]
+        if error is None and "cc" in chosen:
+            try:      # a chosen compiler that cannot build the shim fails now, not per test
+                mjit.shim_binary()
+            except MjitError as exc:
+                error = _option(config, "cc")[1] + f"={mjit.settings.cc}: {exc}"
+        if error is not None:
+            mjit.close()
+            raise pytest.UsageError(error)
+    if mjit.settings.report is not None:
+        write_unfinished(mjit.settings.report, _meta(config, mjit))
+        mjit.watchdog.mark_report_on_crash(str(mjit.settings.report.resolve()))
 
 
 def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> None:
@@ -101,7 +145,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     session = session_of(config)
     s = session.settings
-    probe = session.probe()
+    probe = session.probe()      # bounded, and its text cleaned of control characters
     engine = f"{probe['name']} {probe['version']}" if probe["error"] is None else (
         f"unavailable ({probe['error']})")
     return [f"mjit: engine {s.engine_spec}: {engine}, cc {s.cc} ({s.cc_version}), "
@@ -162,6 +206,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every selected clause test is expected to report; one that never does is not PASS."""
+    if RESULTS_KEY not in session.config.stash:
+        return
+    results = session.config.stash[RESULTS_KEY]
+    for item in session.items:
+        props = dict(item.user_properties)
+        if props.get("mjit_clauses"):
+            results.expect(item.nodeid, props["mjit_clauses"].split(","),
+                           props.get("mjit_suite") == "1")
+
+
 def _required(item: pytest.Item) -> list[str]:
     caps = [m.args[0] for m in item.iter_markers("mjit_requires")]
     caps += [c.capability for c in map(_clauses.get, clause_ids(item)) if c and c.capability]
@@ -186,14 +242,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"UNSUPPORTED: the engine does not claim {', '.join(missing)}")
 
 
+@contextlib.contextmanager
 def _bounded_phase(item: pytest.Item, phase: str):
-    """The phase's deadline for a test that uses the harness; a no-op context otherwise."""
+    """For a test that uses the harness: the phase's deadline in the process (not for the
+    teardown, whose engine.finish() calls have their own) and, behind it, the watchdog process
+    that kills this process once the phase outlives the deadline plus a grace."""
     if not _uses_harness(item) or SESSION_KEY not in item.config.stash:
-        return contextlib.nullcontext()
-    timeout = session_of(item.config).settings.preset.test_timeout
-    test = item.stash.get(TEST_KEY, None)
-    return deadline(timeout, f"test {phase} of {item.nodeid}",
-                    test.stats if test is not None else None)
+        yield
+        return
+    mjit = session_of(item.config)
+    timeout = mjit.settings.preset.test_timeout
+    if phase == "teardown":
+        engines = len(getattr(item.stash.get(TEST_KEY, None), "started", ()))
+        timeout += _fixtures.FINISH_TIMEOUT * max(1, engines)
+    what = f"test {phase} of {item.nodeid}"
+    inner = deadline(timeout, what) if phase != "teardown" else contextlib.nullcontext()
+    with mjit.watchdog.armed(scale(timeout + _watchdog.GRACE), what), inner:
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -206,15 +271,20 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
-    if call.excinfo is None or not call.excinfo.errisinstance(DeadlineExceeded):
+    if call.excinfo is None:
+        return
+    if report.failed:
+        report.user_properties.append(("mjit_reason", failure_reason(call.excinfo.value)))
+    expired = deadline_in(call.excinfo.value)
+    if expired is None:
         return
     report.user_properties.append(
         ("mjit_unresolved", f"harness deadline expired in {call.when}: "
-         + str(call.excinfo.value).splitlines()[0]))
+         + str(expired).splitlines()[0]))
     test = item.stash.get(TEST_KEY, None)
     if test is not None:
         test.release_all()
-        report.sections.append(("mjit engine state", test.stats()))
+        report.sections.append(("mjit engine state", test.stats()))   # bounded per engine
 
 
 class _Run:
@@ -222,6 +292,10 @@ class _Run:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        #: xdist controller: exit status of each worker that died (gateway id -> status),
+        #: until a crash report ties it to the test it was running
+        self.worker_status: dict[str, int | None] = {}
+        self.interrupt: str | None = None
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item):
@@ -230,36 +304,72 @@ class _Run:
         with _bounded_phase(item, "setup"):
             yield
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item):
+        with _bounded_phase(item, "teardown"):
+            yield
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupt = failure_reason(excinfo.value)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.config.stash[RESULTS_KEY].add(report)
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem, report, sched) -> None:
+        """xdist controller: a worker died running ``crashitem``; say how it died."""
+        worker = getattr(report.node.gateway, "id", None)
+        status = self.worker_status.pop(worker, None)
+        report.user_properties.append(("mjit_crash", exit_description(status)))
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        """xdist controller: merge what a worker learned about the engine."""
-        info = getattr(node, "workeroutput", {}).get("mjit_engine")
-        if info:
-            session_of(self.config).engine_info = info
+        """xdist controller: merge what a worker learned about the engine and its tests;
+        for a worker that died, keep its exit status for the crash report that follows."""
+        output = getattr(node, "workeroutput", {})
+        if output.get("mjit_engine"):
+            session_of(self.config).engine_info = output["mjit_engine"]
+        for nodeid, (ids, in_suite) in output.get("mjit_tests", {}).items():
+            self.config.stash[RESULTS_KEY].expect(nodeid, ids, in_suite)
+        if error is not None:
+            self.worker_status[node.gateway.id] = worker_exit_status(node)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.config
         mjit = session_of(config)
+        _exit_guard.status = int(session.exitstatus)
         if hasattr(config, "workeroutput"):
             config.workeroutput["mjit_engine"] = mjit.engine_info
+            config.workeroutput["mjit_tests"] = config.stash[RESULTS_KEY].expected
             mjit.close()
             return
         results = config.stash[RESULTS_KEY]
-        if results.tests or mjit.settings.report is not None:
-            report = _make_report(config, mjit, results)
+        if results.tests or results.expected or mjit.settings.report is not None:
+            # a worker that died between tests has no test to fail: the run does
+            deaths = [f"worker {w} died between tests ({exit_description(s)})"
+                      for w, s in sorted(self.worker_status.items())]
+            report = _make_report(config, mjit, results,
+                                  self.interrupt or interruption(session), deaths)
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)
         mjit.close()
 
 
-def _make_report(config: pytest.Config, mjit: MjitSession, results: Results) -> dict:
+def _make_report(config: pytest.Config, mjit: MjitSession, results: Results,
+                 interrupted: str | None, problems: list[str]) -> dict:
+    meta = _meta(config, mjit)
+    caps = mjit.engine_info.get("capabilities") if mjit.engine_info else None
+    return build_report(results, meta, mjit.settings.expect, caps, mjit.settings.clauses,
+                        interrupted, problems)
+
+
+def _meta(config: pytest.Config, mjit: MjitSession) -> dict:
+    """What the report says about the run, apart from its results."""
     s = mjit.settings
     info = mjit.engine_info or {}
     start = config.stash[REPORT_KEY]["start"]
+    results = config.stash[RESULTS_KEY]
     meta = dict(
         engine=dict(spec=s.engine_spec, name=info.get("name", s.engine_spec),
                     version=info.get("version", "?"), capabilities=info.get("capabilities", [])),
@@ -273,8 +383,7 @@ def _make_report(config: pytest.Config, mjit: MjitSession, results: Results) -> 
     )
     meta["suite"]["unmodified"] = (meta["suite"]["sha256"] is not None
                                    and meta["suite"]["sha256"] == meta["suite"]["recorded_sha256"])
-    caps = info.get("capabilities") if info else None
-    return build_report(results, meta, s.expect, caps, s.clauses)
+    return meta
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -191,12 +191,15 @@ def load_run(report: Path) -> SuiteRun:
     log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
     problem = ""
     tests_seen: dict[str, dict[str, Any]] = {}
+    data = None
     if report.exists():
         try:
-            tests_seen = tests_of(json.loads(report.read_text()))
+            data = json.loads(report.read_text())
+            tests_seen = tests_of(data)
         except (ValueError, KeyError) as exc:
             problem = f"unreadable report: {exc}"
-    else:
+    # no report, or only the one a run writes at its start: the run was killed
+    if not report.exists() or (data is not None and data.get("finished") is False):
         problem = "no report written: " + (log_text.strip().splitlines() or ["(no output)"])[-1]
         tests_seen = failures_in_log(log_text)
     if outcome["timed_out"]:

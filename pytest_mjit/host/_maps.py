@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["executable_ranges", "is_executable"]
+__all__ = ["executable_ranges", "is_executable", "maps_path"]
 
 MAPS_PATH = "/proc/self/maps"
+
+
+def maps_path(field: str) -> str:
+    """The file name of a maps line's pathname field: the kernel writes a newline in a path
+    as ``\\012`` (the only character it escapes there)."""
+    return field.replace("\\012", "\n")
 
 
 def executable_ranges(maps_text: str) -> list[tuple[int, int, str]]:
@@ -15,7 +21,7 @@ def executable_ranges(maps_text: str) -> list[tuple[int, int, str]]:
         if len(fields) < 5 or "x" not in fields[1]:
             continue
         start, _, end = fields[0].partition("-")
-        ranges.append((int(start, 16), int(end, 16), fields[5] if len(fields) > 5 else ""))
+        ranges.append((int(start, 16), int(end, 16), maps_path(fields[5]) if len(fields) > 5 else ""))
     return ranges
 
 

@@ -7,7 +7,12 @@ import os
 
 import pytest
 
+import hypothesis
+from hypothesis.core import decode_failure
+from hypothesis.errors import InvalidArgument
+
 from .._errors import MjitError
+from .._text import clean
 from ._rig import RigConfig
 from ._runner import parse_replay
 
@@ -23,15 +28,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          f"[env {REPLAY_ENV}]")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad replay value is an error at start-up, not a failure of the engine in a test."""
+    if not (config.getoption("help", False) or config.getoption("version", False)):
+        replay_value(config)
+
+
 def replay_value(config: pytest.Config) -> str | None:
     """The ``--mjit-replay`` value (command line, else environment), checked; or None."""
-    value = config.getoption("mjit_replay", None) or os.environ.get(REPLAY_ENV) or None
+    value = config.getoption("mjit_replay", None)
+    origin = "--mjit-replay"
+    if value is None and os.environ.get(REPLAY_ENV):
+        value, origin = os.environ[REPLAY_ENV], REPLAY_ENV
     if value is not None:
         try:
-            parse_replay(value)
+            check_replay(value)
         except MjitError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(str(exc).replace("--mjit-replay", origin, 1)) from None
     return value
+
+
+def check_replay(value: str) -> None:
+    """``MjitError`` unless ``value`` is a blob this Hypothesis can replay."""
+    version, blob = parse_replay(value)
+    if version != hypothesis.__version__:
+        raise MjitError(f"--mjit-replay={clean(value, 60)}: made by Hypothesis {clean(version)}, "
+                        f"this is Hypothesis {hypothesis.__version__}")
+    try:
+        decode_failure(blob)
+    except InvalidArgument:
+        raise MjitError(f"--mjit-replay={clean(value, 60)}: the blob is damaged (cannot "
+                        "decode it; copy the whole line from the failure report)") from None
 
 
 @pytest.fixture
