@@ -134,8 +134,9 @@ def test_bad_env_value_fails_too(pytester, monkeypatch):
     pytester.makepyfile(PLAIN)
     monkeypatch.setenv("PYTEST_MJIT_PRESET", "huge")
     result = pytester.runpytest_subprocess()
-    assert result.errlines[0] == "ERROR: --mjit-preset=huge: unknown preset (choose quick, " \
-                                 "default, thorough)"
+    # The error names the variable the bad value came from.
+    assert result.errlines[0] == "ERROR: PYTEST_MJIT_PRESET=huge: unknown preset (choose " \
+                                 "quick, default, thorough)"
 
 
 @pytest.mark.parametrize("text, message", [
