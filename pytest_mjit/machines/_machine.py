@@ -9,7 +9,9 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
+from .. import sync
 from .._errors import EngineStateError
+from .._schedules import ScheduleSpec
 from ..host import Insn
 from ..strategies import define_program, int64s, programs
 from ._checks import (Method, ProtocolViolation, StepState, check_step, child_check,
@@ -29,8 +31,10 @@ BLOCKING_SECONDS = 30.0
 _index = st.integers(0, 63)
 #: The finish rule is offered only after this many steps.
 FINISH_AFTER_STEPS = 10
-#: How many held points the worker may pass after a host action (a draw of every such rule).
+#: How many passes the worker may make after a host action (a draw of every such rule).
 _THEN = st.integers(0, 3)
+#: Largest schedule bound drawn: preemptions (random walk) or PCT depth - 1.
+MAX_BOUND = 4
 
 
 class ProtocolMachine(SchedulerRules):
@@ -94,6 +98,8 @@ class ProtocolMachine(SchedulerRules):
             seen.append(f"after {steps} steps: {message[:400]}")
         error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}")
         error.add_note("trace (one lane per thread):\n" + self.render())
+        if self.sched is not None and self.sched.core is not None:
+            error.add_note(self.sched.core.describe())
         raise error
 
     def render(self) -> str:
@@ -114,30 +120,43 @@ class ProtocolMachine(SchedulerRules):
             self.trace.note("no live method to use")
         return live[i % len(live)] if live else None
 
+    def _client_call(self, fn, what: str, seconds: float) -> Any:
+        """A bounded client call; a deadlock of the engine's threads is a failure."""
+        try:
+            return self.sched.pumping(fn, what, seconds)
+        except sync.Deadlock as exc:
+            self._fail(f"{what}: {exc}\nschedule (last switches):\n  "
+                       + "\n  ".join(exc.schedule[-20:]))
+
     def _bounded(self, fn, what: str) -> Any:
-        # Pumped too: a call that queues may wait for the engine lock, which the C holds
-        # across a compaction link (a compiler the schedule may be holding).
-        return self.sched.pumping(fn, what, CALL_SECONDS)
+        return self._client_call(fn, what, CALL_SECONDS)
 
     def _blocking(self, fn, what: str) -> Any:
-        return self.sched.pumping(fn, what, BLOCKING_SECONDS)
+        return self._client_call(fn, what, BLOCKING_SECONDS)
 
     # -- start -----------------------------------------------------------------------------
 
     @initialize(pch_fault=st.sampled_from(["none"] * 6 + ["fail", "crash"]),
                 pch_pass=st.sampled_from([True, True, True, False]), spec=programs(max_functions=3),
-                pool=st.lists(int64s(), min_size=3, max_size=3))
-    def start(self, pch_fault: str, pch_pass: bool, spec, pool) -> None:
+                pool=st.lists(int64s(), min_size=3, max_size=3),
+                schedule_seed=st.integers(0, 2**32 - 1), bound=st.integers(0, MAX_BOUND))
+    def start(self, pch_fault: str, pch_pass: bool, spec, pool, schedule_seed: int = 0,
+              bound: int = 0) -> None:
         """A fresh engine with a first program; the PCH build (the first compiler run) may be
-        made to fail, and may be let through at once (``pch_pass``)."""
+        made to fail, and may be let through at once (``pch_pass``).  The schedule's
+        strategy is the preset's; its seed and bound (preemptions or PCT depth) are drawn,
+        and a failure shrinks the bound to the fewest context switches that fail."""
         self.rig = Rig(self.config)
-        self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled)
+        schedule = ScheduleSpec(self.config.preset.schedule, schedule_seed, bound)
+        self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled, spec=schedule)
         self.trace.step(f"start(pch_fault={pch_fault!r}, pch_pass={pch_pass}, "
-                        f"{len(spec.functions)} methods)")
+                        f"{len(spec.functions)} methods"
+                        + (f", schedule {schedule})" if self.controlled else ")"))
         self.pch_fault = pch_fault
         if pch_fault != "none":
             self.sched.inject(pch_fault)
         self._bounded(self.rig.start, "engine.init()")
+        self.sched.after_start()
         self._define(spec, pool)
         self._settle()
         if pch_pass and self.sched.release_next(who="start") is not None:
