@@ -46,7 +46,7 @@ class ThreadRecord:
     """What the scheduler knows about one controlled thread."""
 
     __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "wake",
-                 "priority", "release", "sched")
+                 "priority", "release", "sched", "parked")
 
     def __init__(self, sched: "Scheduler", index: int, name: str) -> None:
         self.sched, self.index, self.name = sched, index, name
@@ -58,28 +58,37 @@ class ThreadRecord:
         self.wake: str | None = None  #: how a block ended: woken, timeout, stopped, deadlock
         self.priority = 0.0           #: for strategies that order threads
         self.release: Callable[[], None] | None = None   #: lets an external point go
+        self.parked = False           #: stopped at a protocol point (see Scheduler)
 
     def __repr__(self) -> str:
         return f"<{self.name} {self.state}{' ' + self.what if self.what else ''}>"
 
 
 class Strategy(Protocol):
-    """Chooses the next thread at a scheduling point."""
+    """Decides at scheduling points.  ``tick`` is called at every point of the token holder
+    and says whether to preempt it there (a lent token then goes back to the first thread);
+    ``choose`` picks the next thread among ``runnable`` (``current`` is the holder, if it
+    may go on, and ``preempt`` what ``tick`` said)."""
 
     def new_thread(self, t: ThreadRecord) -> None: ...
 
+    def tick(self, t: ThreadRecord, label: str) -> bool: ...
+
     def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
-               label: str) -> ThreadRecord: ...
+               preempt: bool) -> ThreadRecord: ...
 
 
 class Scheduler:
     """One controlled run.  ``externals()`` lists ``(label, release)`` for points outside the
     primitives where the token holder may be held (called with no lock of the scheduler
-    held, from waiting threads).  ``owner_alive(ident)`` tells whether a thread outside the
-    run that holds a lock still exists (default: it is among ``threading.enumerate()``)."""
+    held, from waiting threads).  ``protocol(label)`` tells which scheduling points are
+    protocol points: the first thread can let the others run up to a number of them
+    (``defer_first``) or until each one stopped at one or waits (``settle``); a thread held
+    outside counts as stopped at one."""
 
     def __init__(self, strategy: Strategy, *,
                  externals: Callable[[], list[tuple[str, Callable[[], None]]]] | None = None,
+                 protocol: Callable[[str], bool] | None = None,
                  log_limit: int = 400) -> None:
         self.strategy = strategy
         self._externals = externals
@@ -90,7 +99,9 @@ class Scheduler:
         self._last: ThreadRecord | None = None     #: the thread that ran last
         self._deferred = 0            #: points the first thread leaves to the others
         self._since = time.monotonic()  #: when the token holder got the token
+        self._protocol = protocol or (lambda label: False)
         self._counts: Callable[[str], bool] = lambda label: True
+        self._settling = False
         self.active = True
         self.pid = os.getpid()
         self.points = 0               #: scheduling points passed
@@ -175,13 +186,17 @@ class Scheduler:
             if not self.active or self._current is not t:
                 return
             self.points += 1
+            t.parked = self._protocol(label)
             self._count_deferred(t, label)
-            if self._deferral_over(t):
-                nxt = self._threads[0]
+            preempt = self.strategy.tick(t, label)
+            first = self._threads[0]
+            if self._deferral_over(t) or (preempt and self._lending() and t is not first):
+                t.parked = True             # stopped by the end of a loan: stays there
+                nxt = first
             else:
                 runnable = self._runnable(t)
                 nxt = runnable[0] if len(runnable) == 1 else self.strategy.choose(
-                    t, runnable, label)
+                    t, runnable, preempt)
             if nxt is not t:
                 t.state = "ready"
                 self._give(nxt, f"{t.name} at {label}")
@@ -192,10 +207,24 @@ class Scheduler:
             self._deferred -= 1
 
     def _deferral_over(self, t: ThreadRecord | None) -> bool:
-        """True when the first thread lent the token and the others used up the loan."""
+        """True when the first thread lent the token and the others used up the loan (or,
+        settling, each of them stopped at a protocol point or waits)."""
         first = self._threads[0]
-        return (self._deferred == 0 and first.wake == "deferred" and first.state == "ready"
-                and t is not first)
+        if first.wake != "deferred" or first.state != "ready" or t is first:
+            return False
+        if self._settling:
+            return not any(self._settles(o) for o in self._threads[1:])
+        return self._deferred == 0
+
+    def _lending(self) -> bool:
+        """True while the first thread lent the token (``defer_first`` or ``settle``)."""
+        first = self._threads[0]
+        return first.wake == "deferred" and first.state == "ready"
+
+    @staticmethod
+    def _settles(t: ThreadRecord) -> bool:
+        """True if ``t`` still has to move before a settle ends."""
+        return t.state in ("run", "ready") and not t.parked
 
     def block(self, t: ThreadRecord, resource: Any, what: str, timed: bool) -> str:
         """The token holder waits for ``resource`` (None: only for time to pass).  Returns
@@ -226,22 +255,31 @@ class Scheduler:
             self._cv.notify_all()
         return woke
 
-    def defer_first(self, n: int, counts: Callable[[str], bool] | None = None) -> None:
+    def defer_first(self, n: int, protocol_only: bool = False) -> None:
         """The first thread (the token holder) lets the others run until they passed ``n``
-        scheduling points whose label ``counts`` accepts (all by default; a thread held
-        outside counts with the label of its hold), or all block; then it takes the token
-        back."""
+        scheduling points (only protocol points with ``protocol_only``), or all block; then
+        it takes the token back."""
+        self._lend(n, self._protocol if protocol_only else (lambda label: True), False)
+
+    def settle(self) -> None:
+        """The first thread lets every other thread run on until it stops at a protocol
+        point, is held outside or waits (a thread already stopped at one stays there)."""
+        self._lend(1, lambda label: False, True)
+
+    def _lend(self, n: int, counts: Callable[[str], bool], settling: bool) -> None:
         first = self._threads[0]
         with self._cv:
             if not self.active or self._current is not first or n <= 0:
                 return
-            self._counts = counts or (lambda label: True)
+            if settling and not any(self._settles(o) for o in self._threads[1:]):
+                return
+            self._counts, self._settling = counts, settling
             self._deferred = n
             first.state, first.wake = "ready", "deferred"
             self._current = None
             self._pass_on(None, f"{first.name} lets the others run {n} points")
             self._await(first)
-            self._deferred, first.wake = 0, None
+            self._deferred, first.wake, self._settling = 0, None, False
 
     # -- choosing ------------------------------------------------------------------------
 
@@ -249,6 +287,8 @@ class Scheduler:
         out = [t for t in self._threads if t.state in ("ready", "external")
                or (t is holder and t.state == "run")]
         first = self._threads[0]
+        if self._settling:
+            out = [t for t in out if t is first or self._settles(t)]
         if self._deferred and len(out) > 1 and first in out:
             out.remove(first)
         return out
@@ -263,11 +303,11 @@ class Scheduler:
             return
         runnable = self._runnable(holder)
         if runnable:
-            self._give(self.strategy.choose(subject or holder, runnable, why), why)
+            self._give(self.strategy.choose(subject or holder, runnable, False), why)
             return
         timed = [t for t in self._threads if t.state == "blocked" and t.timed]
         if timed:
-            t = self.strategy.choose(None, timed, why)
+            t = self.strategy.choose(None, timed, False)
             t.wake = "timeout"
             self._give(t, why + "; time passes")
             return
@@ -305,7 +345,7 @@ class Scheduler:
             release()
         if t.state == "blocked" and t.wake is None:
             t.wake = "woken"
-        t.state = "run"
+        t.state, t.parked = "run", False
         self._current = t
         self._since = time.monotonic()
         self._cv.notify_all()
@@ -346,6 +386,7 @@ class Scheduler:
             return
         label, release = held[0]
         holder.state, holder.what, holder.release = "external", label, release
+        holder.parked = True
         self._current = None
         self._count_deferred(holder, label)
         self._pass_on(None, f"{holder.name} held at {label}", subject=holder)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Callable
 
 from ._errors import MjitError
 from ._sched import ThreadRecord
@@ -20,10 +19,11 @@ STRATEGIES = ("random-walk", "pct")
 
 
 class RandomWalk:
-    """At each point the holder keeps the token unless the walk preempts it (probability
-    ``p``, at most ``switches`` times); when the holder blocks, the next thread is uniform."""
+    """At each point the holder is preempted with probability ``p``, at most ``switches``
+    times; the next thread is then uniform among the others (and uniform among all runnable
+    when the holder waits)."""
 
-    def __init__(self, seed: int, switches: int, p: float = 0.25) -> None:
+    def __init__(self, seed: int, switches: int, p: float = 1 / 16) -> None:
         self.rng = random.Random(seed)
         self.left = switches
         self.p = p
@@ -31,43 +31,51 @@ class RandomWalk:
     def new_thread(self, t: ThreadRecord) -> None:
         pass
 
-    def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
-               label: str) -> ThreadRecord:
-        if current is None or current not in runnable:
-            return runnable[self.rng.randrange(len(runnable))]
-        others = [t for t in runnable if t is not current]
-        if not others or self.left <= 0 or self.rng.random() >= self.p:
-            return current
+    def tick(self, t: ThreadRecord, label: str) -> bool:
+        if self.left <= 0 or self.rng.random() >= self.p:
+            return False
         self.left -= 1
-        return others[self.rng.randrange(len(others))]
+        return True
+
+    def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
+               preempt: bool) -> ThreadRecord:
+        if current is not None and current in runnable:
+            others = [t for t in runnable if t is not current]
+            if not preempt or not others:
+                return current
+            runnable = others
+        return runnable[self.rng.randrange(len(runnable))]
 
 
 class PCT:
     """Probabilistic concurrency testing (Burckhardt et al. 2010): every thread gets a random
     priority; the highest-priority runnable thread runs; at ``depth - 1`` change points
-    (drawn among the first ``horizon`` points that ``counts`` accepts) the running thread's
-    priority drops below every initial one.  A bug of depth d is found with probability at
-    least 1/(n k^(d-1)) for n threads and k counted points."""
+    (drawn among the first ``horizon`` scheduling points) the running thread's priority
+    drops below every initial one.  A bug of depth d is found with probability at least
+    1/(n k^(d-1)) for n threads and k points."""
 
-    def __init__(self, seed: int, depth: int, horizon: int = 2000,
-                 counts: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, seed: int, depth: int, horizon: int = 2000) -> None:
         self.rng = random.Random(seed)
         self.changes = sorted(self.rng.sample(range(1, horizon), max(0, depth - 1)))
-        self.counts = counts
         self.step = 0
         self.low = 0.0
 
     def new_thread(self, t: ThreadRecord) -> None:
-        t.priority = 1.0 + self.rng.random()
+        # The first thread (the harness's) starts highest: the others move when it waits or
+        # lends them the token, until a change point demotes it.
+        t.priority = 3.0 if t.index == 0 else 1.0 + self.rng.random()
+
+    def tick(self, t: ThreadRecord, label: str) -> bool:
+        self.step += 1
+        if not self.changes or self.step < self.changes[0]:
+            return False
+        self.changes.pop(0)
+        self.low -= 1.0
+        t.priority = self.low
+        return True
 
     def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
-               label: str) -> ThreadRecord:
-        if self.counts is None or self.counts(label):
-            self.step += 1
-        if self.changes and self.step >= self.changes[0] and current is not None:
-            self.changes.pop(0)
-            self.low -= 1.0
-            current.priority = self.low
+               preempt: bool) -> ThreadRecord:
         return max(runnable, key=lambda t: (t.priority, -t.index))
 
 
@@ -89,10 +97,9 @@ class ScheduleSpec:
         return f"{self.strategy}(seed={self.seed}, {what}={self.bound})"
 
 
-def make_strategy(spec: ScheduleSpec, counts: Callable[[str], bool] | None = None,
-                  horizon: int = 2000) -> RandomWalk | PCT:
+def make_strategy(spec: ScheduleSpec, horizon: int = 2000) -> RandomWalk | PCT:
     """The strategy ``spec`` names; PCT places its change points among the first
-    ``horizon`` points that ``counts`` accepts (every point by default)."""
+    ``horizon`` scheduling points."""
     if spec.strategy == "random-walk":
         return RandomWalk(spec.seed, spec.bound)
-    return PCT(spec.seed, spec.bound + 1, horizon, counts)
+    return PCT(spec.seed, spec.bound + 1, horizon)

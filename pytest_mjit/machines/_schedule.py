@@ -46,8 +46,8 @@ HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register"
 COMPILER_POINT = "the compiler"
 
 
-#: PCT places its change points among this many protocol points of an example.
-PCT_HORIZON = 40
+#: PCT places its change points among this many scheduling points of an example.
+PCT_HORIZON = 200
 
 
 def is_protocol_point(label: str) -> bool:
@@ -77,8 +77,9 @@ class Scheduler:
         self._stack = contextlib.ExitStack()
         self.core: CoreScheduler | None = None
         if controlled:
-            strategy = make_strategy(self.spec, is_protocol_point, PCT_HORIZON)
-            self.core = CoreScheduler(strategy, externals=self._externals)
+            strategy = make_strategy(self.spec, horizon=PCT_HORIZON)
+            self.core = CoreScheduler(strategy, externals=self._externals,
+                                      protocol=is_protocol_point)
             self._stack.enter_context(sync.controlled_run(self.core, "main"))
             self._arm_compiler()
 
@@ -169,8 +170,15 @@ class Scheduler:
         """Let the other threads run until they passed ``n`` protocol points (less if they
         all wait first); the machine's thread then takes the token back."""
         if self.core is not None and n > 0:
-            self.core.defer_first(n, is_protocol_point)
+            self.core.defer_first(n, protocol_only=True)
         self.settle()
+
+    def run_steps(self, n: int) -> None:
+        """Let the other threads run ``n`` scheduling points of any kind, so that one may stop
+        between two critical sections (where it stays: settling does not move it)."""
+        if self.core is not None and n > 0:
+            self.core.defer_first(n)
+        self._record()
 
     def release_next(self, who: str = "rule") -> str | None:
         """Let the other threads run one pass; a description of it."""
@@ -181,8 +189,14 @@ class Scheduler:
         return "pass"
 
     def settle(self) -> None:
-        """Record what the engine did since the last step (nothing moves while the machine
-        holds the token, unless threads outside the run move)."""
+        """Let every other thread run on to its next protocol point (or until it waits), then
+        record what the engine did.  Nothing moves while the machine holds the token, unless
+        threads outside the run move."""
+        if self.core is not None and self.controlled:
+            self.core.settle()
+        self._record()
+
+    def _record(self) -> None:
         self.audit()
         self._fingerprint = self._state()
 
