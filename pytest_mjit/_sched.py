@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from ._deadline import scale
-from ._errors import MjitError
+from ._schedules import Deadlock, Strategy, ThreadRecord
 
 __all__ = ["Scheduler", "Deadlock", "Strategy", "ThreadRecord", "TOKEN_SAFETY_SECONDS"]
 
@@ -30,52 +30,6 @@ __all__ = ["Scheduler", "Deadlock", "Strategy", "ThreadRecord", "TOKEN_SAFETY_SE
 TOKEN_SAFETY_SECONDS = 120.0
 #: How often (seconds) a waiting thread asks ``externals`` whether the token holder is held.
 EXTERNAL_POLL = 0.001
-
-
-class Deadlock(MjitError):
-    """Every controlled thread waits and nothing can wake any of them."""
-
-    def __init__(self, waits: dict[str, str], schedule: list[str]) -> None:
-        self.waits = dict(waits)
-        self.schedule = list(schedule)
-        lines = [f"  {name} waits for {what}" for name, what in self.waits.items()]
-        super().__init__("deadlock: every controlled thread is blocked\n" + "\n".join(lines))
-
-
-class ThreadRecord:
-    """What the scheduler knows about one controlled thread."""
-
-    __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "wake",
-                 "priority", "release", "sched", "parked")
-
-    def __init__(self, sched: "Scheduler", index: int, name: str) -> None:
-        self.sched, self.index, self.name = sched, index, name
-        self.ident: int | None = None
-        self.state = "ready"
-        self.waits: Any = None        #: the resource a blocked thread waits for
-        self.what = ""                #: readable form of it
-        self.timed = False
-        self.wake: str | None = None  #: how a block ended: woken, timeout, stopped, deadlock
-        self.priority = 0.0           #: for strategies that order threads
-        self.release: Callable[[], None] | None = None   #: lets an external point go
-        self.parked = False           #: stopped at a protocol point (see Scheduler)
-
-    def __repr__(self) -> str:
-        return f"<{self.name} {self.state}{' ' + self.what if self.what else ''}>"
-
-
-class Strategy(Protocol):
-    """Decides at scheduling points.  ``tick`` is called at every point of the token holder
-    and says whether to preempt it there (a lent token then goes back to the first thread);
-    ``choose`` picks the next thread among ``runnable`` (``current`` is the holder, if it
-    may go on, and ``preempt`` what ``tick`` said)."""
-
-    def new_thread(self, t: ThreadRecord) -> None: ...
-
-    def tick(self, t: ThreadRecord, label: str) -> bool: ...
-
-    def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
-               preempt: bool) -> ThreadRecord: ...
 
 
 class Scheduler:

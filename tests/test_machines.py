@@ -59,3 +59,17 @@ def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
     assert again.failing_steps == first.failing_steps
     assert again.examples == 1
     assert str(again.error).splitlines()[0] == str(first.error).splitlines()[0]
+
+
+def test_an_engine_on_raw_threading_still_runs(request, tmp_path):
+    """mjit_ref with ``import threading`` instead of pytest_mjit.sync: its threads are
+    outside the controlled run, so it runs unheld and its moves count as uncontrolled."""
+    from tests.mutants import mutate
+    line = "from pytest_mjit import sync as threading  # the harness can schedule them\n"
+    factory = mutate("raw_threading", edits=(("_engine.py", line, "import threading\n"),
+                                             ("_lifecycle.py", line, "import threading\n")))
+    config = _config(request, tmp_path, factory)
+    run = run_machine(RigConfig(**{**config.__dict__, "preset": PRESETS["quick"]}),
+                      max_examples=3)
+    assert not run.failed, run.describe()
+    assert run.uncontrolled > 0, run.describe()
