@@ -142,9 +142,10 @@ class Scheduler:
             self.points += 1
             t.parked = self._protocol(label)
             self._count_deferred(t, label)
-            preempt = self.strategy.tick(t, label)
             first = self._threads[0]
-            if self._deferral_over(t) or (preempt and self._lending() and t is not first):
+            lent = self._lending() and t is not first
+            preempt = self.strategy.tick(t, label, lent)
+            if self._deferral_over(t) or (preempt and lent):
                 t.parked = True             # stopped by the end of a loan: stays there
                 nxt = first
             else:

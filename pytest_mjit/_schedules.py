@@ -50,13 +50,15 @@ class ThreadRecord:
 
 class Strategy(Protocol):
     """Decides at scheduling points.  ``tick`` is called at every point of the token holder
-    and says whether to preempt it there (a lent token then goes back to the first thread);
+    and says whether to preempt it there (``lent``: the holder runs on a token the first
+    thread lent; preempting it gives the token back and leaves it stopped there, which may
+    be between two critical sections: ``loan_stop`` is the chance of that at each point);
     ``choose`` picks the next thread among ``runnable`` (``current`` is the holder, if it
     may go on, and ``preempt`` what ``tick`` said)."""
 
     def new_thread(self, t: ThreadRecord) -> None: ...
 
-    def tick(self, t: ThreadRecord, label: str) -> bool: ...
+    def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool: ...
 
     def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
                preempt: bool) -> ThreadRecord: ...
@@ -71,15 +73,19 @@ class RandomWalk:
     times; the next thread is then uniform among the others (and uniform among all runnable
     when the holder waits)."""
 
-    def __init__(self, seed: int, switches: int, p: float = 1 / 16) -> None:
+    def __init__(self, seed: int, switches: int, p: float = 1 / 16,
+                 loan_stop: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        self.loan_stop = loan_stop
         self.left = switches
         self.p = p
 
     def new_thread(self, t: ThreadRecord) -> None:
         pass
 
-    def tick(self, t: ThreadRecord, label: str) -> bool:
+    def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool:
+        if lent and self.loan_stop and self.rng.random() < self.loan_stop:
+            return True
         if self.left <= 0 or self.rng.random() >= self.p:
             return False
         self.left -= 1
@@ -102,8 +108,10 @@ class PCT:
     drops below every initial one.  A bug of depth d is found with probability at least
     1/(n k^(d-1)) for n threads and k points."""
 
-    def __init__(self, seed: int, depth: int, horizon: int = 2000) -> None:
+    def __init__(self, seed: int, depth: int, horizon: int = 2000,
+                 loan_stop: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        self.loan_stop = loan_stop
         self.changes = sorted(self.rng.sample(range(1, horizon), max(0, depth - 1)))
         self.step = 0
         self.low = 0.0
@@ -113,7 +121,9 @@ class PCT:
         # lends them the token, until a change point demotes it.
         t.priority = 3.0 if t.index == 0 else 1.0 + self.rng.random()
 
-    def tick(self, t: ThreadRecord, label: str) -> bool:
+    def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool:
+        if lent and self.loan_stop and self.rng.random() < self.loan_stop:
+            return True
         self.step += 1
         if not self.changes or self.step < self.changes[0]:
             return False
@@ -134,6 +144,7 @@ class ScheduleSpec:
     strategy: str
     seed: int
     bound: int
+    window: int = 0     #: 0, 1 or 2: loans stop at no point, or at 1 in 8, or 1 in 4
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -142,12 +153,13 @@ class ScheduleSpec:
 
     def __str__(self) -> str:
         what = "preemptions" if self.strategy == "random-walk" else "depth"
-        return f"{self.strategy}(seed={self.seed}, {what}={self.bound})"
+        return f"{self.strategy}(seed={self.seed}, {what}={self.bound}, window={self.window})"
 
 
 def make_strategy(spec: ScheduleSpec, horizon: int = 2000) -> RandomWalk | PCT:
     """The strategy ``spec`` names; PCT places its change points among the first
     ``horizon`` scheduling points."""
+    loan_stop = (0.0, 1 / 8, 1 / 4)[min(max(spec.window, 0), 2)]
     if spec.strategy == "random-walk":
-        return RandomWalk(spec.seed, spec.bound)
-    return PCT(spec.seed, spec.bound + 1, horizon)
+        return RandomWalk(spec.seed, spec.bound, loan_stop=loan_stop)
+    return PCT(spec.seed, spec.bound + 1, horizon, loan_stop=loan_stop)

@@ -4,7 +4,8 @@
 host actions (define, call, GC, pause, fork, finish...) and scheduler actions (let the worker
 run to its next protocol point or a few operations on, inject a compiler fault), checking the
 protocol's invariants after every step.  An engine built on ``pytest_mjit.sync`` runs under a
-controlled schedule (``_schedule.py``).  See ``_machine.py`` for the rules and ``_checks.py`` for the invariants."""
+controlled schedule (``_schedule.py``).  See ``_machine.py`` for the rules and
+``_checks.py`` for the invariants."""
 
 from ._checks import ProtocolViolation
 from ._machine import ProtocolMachine, machine_class

@@ -123,7 +123,7 @@ class ProtocolMachine(SchedulerRules):
     def _client_call(self, fn, what: str, seconds: float) -> Any:
         """A bounded client call; a deadlock of the engine's threads is a failure."""
         try:
-            return self.sched.pumping(fn, what, seconds)
+            return self.sched.client_call(fn, what, seconds)
         except sync.Deadlock as exc:
             self._fail(f"{what}: {exc}\nschedule (last switches):\n  "
                        + "\n  ".join(exc.schedule[-20:]))
@@ -139,15 +139,17 @@ class ProtocolMachine(SchedulerRules):
     @initialize(pch_fault=st.sampled_from(["none"] * 6 + ["fail", "crash"]),
                 pch_pass=st.sampled_from([True, True, True, False]), spec=programs(max_functions=3),
                 pool=st.lists(int64s(), min_size=3, max_size=3),
-                schedule_seed=st.integers(0, 2**32 - 1), bound=st.integers(0, MAX_BOUND))
+                schedule_seed=st.integers(0, 2**32 - 1), bound=st.integers(0, MAX_BOUND),
+                window=st.integers(0, 2))
     def start(self, pch_fault: str, pch_pass: bool, spec, pool, schedule_seed: int = 0,
-              bound: int = 0) -> None:
+              bound: int = 0, window: int = 0) -> None:
         """A fresh engine with a first program; the PCH build (the first compiler run) may be
         made to fail, and may be let through at once (``pch_pass``).  The schedule's
-        strategy is the preset's; its seed and bound (preemptions or PCT depth) are drawn,
-        and a failure shrinks the bound to the fewest context switches that fail."""
+        strategy is the preset's; its seed, bound (preemptions or PCT depth) and window (how
+        often the worker stops between two operations when it runs on a lent token) are
+        drawn, and a failure shrinks them to the fewest context switches that fail."""
         self.rig = Rig(self.config)
-        schedule = ScheduleSpec(self.config.preset.schedule, schedule_seed, bound)
+        schedule = ScheduleSpec(self.config.preset.schedule, schedule_seed, bound, window)
         self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled, spec=schedule)
         self.trace.step(f"start(pch_fault={pch_fault!r}, pch_pass={pch_pass}, "
                         f"{len(spec.functions)} methods"
@@ -408,7 +410,8 @@ class ProtocolMachine(SchedulerRules):
         if self.rig is None:
             return
         try:
-            self.sched.open_all()
+            if self.sched is not None:
+                self.sched.open_all()
             if self.in_gc:
                 self.rig.host.gc_end()
                 self.in_gc = False
@@ -421,7 +424,7 @@ class ProtocolMachine(SchedulerRules):
                     self._fail("after finish the engine left " + "; ".join(left))
         finally:
             self.record = (self.rig.host.events, self.rig.shim.invocations())
-            type(self).uncontrolled_total += self.sched.uncontrolled
+            type(self).uncontrolled_total += self.sched.uncontrolled if self.sched else 0
             cls = type(self)
             cls.compiles += sum(1 for i in self.record[1] if i.kind == "compile")
             cls.unloads += self.checks.unloads

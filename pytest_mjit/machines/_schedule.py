@@ -215,7 +215,7 @@ class Scheduler:
         self.rig.shim.release_all()
         self._hold = None
 
-    def pumping(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
+    def client_call(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
         """Run ``fn()``, a client call; when it waits for another thread, the run's
         scheduler lets the others run.  ``DeadlineExceeded`` after ``scale(seconds)``."""
         with deadline(seconds, what, self.describe):
