@@ -97,12 +97,15 @@ def _raise_if_deadlock(s: Scheduler, how: str) -> None:
 class _Lock:
     """A controlled ``threading.Lock``: the real lock plus the run's bookkeeping."""
 
-    __slots__ = ("_real", "_owner", "_label", "__weakref__")
+    __slots__ = ("_real", "_owner", "_label", "_given_up", "__weakref__")
 
     def __init__(self, label: str | None = None) -> None:
         self._real = _thread.allocate_lock()
         self._owner: int | None = None
         self._label = label or f"lock {next(_ids)}"
+        #: a thread that could not take the lock back after a deadlock verdict: its next
+        #: release (leaving a ``with`` block) must not release another thread's hold
+        self._given_up: int | None = None
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if not blocking and timeout != -1:
@@ -141,6 +144,9 @@ class _Lock:
             s.wake(self)
 
     def release(self) -> None:
+        if self._given_up is not None and self._given_up == get_ident():
+            self._given_up = None
+            return
         self._release_quiet()
         s, t = _holder()
         if t is not None:
@@ -157,6 +163,12 @@ class _Lock:
 
     def _acquire_restore(self, state: Any) -> None:
         self.acquire()
+
+    def _give_up(self) -> None:
+        """After a deadlock verdict in ``Condition.wait``: take the lock back if it is free,
+        else remember that this thread does not hold it."""
+        if not self._take(self._real.acquire(False)):
+            self._given_up = get_ident()
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -206,6 +218,10 @@ class _RLock:
         self._block.acquire()
         self._count, self._owner = state
 
+    def _give_up(self) -> None:
+        self._block._give_up()
+        self._count, self._owner = 1, get_ident()
+
     __enter__ = acquire
 
     def __exit__(self, *exc: Any) -> None:
@@ -237,7 +253,7 @@ class _Condition:
         waiter._take(waiter._real.acquire())
         self._waiters.append(waiter)
         saved = self._lock._release_save()
-        gotit = False
+        gotit, dead = False, False
         try:
             if timeout is None:
                 gotit = waiter.acquire()
@@ -246,8 +262,14 @@ class _Condition:
             else:
                 gotit = waiter.acquire(False)
             return gotit
+        except Deadlock:
+            dead = True      # the run is over: never block for real on the lock
+            raise
         finally:
-            self._lock._acquire_restore(saved)
+            if dead:
+                self._lock._give_up()
+            else:
+                self._lock._acquire_restore(saved)
             if not gotit:
                 try:
                     self._waiters.remove(waiter)

@@ -228,3 +228,27 @@ def test_a_fork_child_cannot_hang_on_a_lock_of_the_parent():
     wait_for(lambda: status.append(os.waitpid(pid, os.WNOHANG)) or status[-1][0] == pid, 20,
              "the forked child to exit")
     assert os.waitstatus_to_exitcode(status[-1][1]) == 0
+
+
+def test_a_deadlock_in_a_condition_wait_leaves_the_other_threads_lock_alone():
+    """The verdict comes in ``wait``; the lock, now the other thread's, is not taken back
+    nor released by the ``with`` block, and the other thread runs to its end."""
+    done = []
+
+    def body():
+        cond, other = sync.Condition(sync.Lock()), sync.Lock()
+
+        def holder():
+            with cond:
+                with other:         # main holds it while it waits: nobody notifies
+                    done.append(True)
+
+        with other:
+            with cond:
+                sync.Thread(target=holder, name="holder").start()
+                cond.wait()
+
+    with pytest.raises(sync.Deadlock) as info:
+        _run(body)
+    assert "a notify of condition" in info.value.waits["MainThread"]
+    wait_for(lambda: done, 10, "the holder to finish once the run stopped")
