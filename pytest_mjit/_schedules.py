@@ -52,7 +52,7 @@ class Strategy(Protocol):
     """Decides at scheduling points.  ``tick`` is called at every point of the token holder
     and says whether to preempt it there (``lent``: the holder runs on a token the first
     thread lent; preempting it gives the token back and leaves it stopped there, which may
-    be between two critical sections: ``loan_stop`` is the chance of that at each point);
+    be between two critical sections: each strategy does that at most ``stops`` times);
     ``choose`` picks the next thread among ``runnable`` (``current`` is the holder, if it
     may go on, and ``preempt`` what ``tick`` said)."""
 
@@ -68,15 +68,26 @@ class Strategy(Protocol):
 STRATEGIES = ("random-walk", "pct")
 
 
+#: The chance that a lent token is taken back at a given point, while stops are left.
+LOAN_STOP = 1 / 4
+
+
+def _stop_loan(strategy: "RandomWalk | PCT") -> bool:
+    """Whether to end a loan here (at most ``strategy.stops`` times in a run)."""
+    if strategy.stops <= 0 or strategy.rng.random() >= LOAN_STOP:
+        return False
+    strategy.stops -= 1
+    return True
+
+
 class RandomWalk:
     """At each point the holder is preempted with probability ``p``, at most ``switches``
     times; the next thread is then uniform among the others (and uniform among all runnable
     when the holder waits)."""
 
-    def __init__(self, seed: int, switches: int, p: float = 1 / 16,
-                 loan_stop: float = 0.0) -> None:
+    def __init__(self, seed: int, switches: int, p: float = 1 / 16, stops: int = 0) -> None:
         self.rng = random.Random(seed)
-        self.loan_stop = loan_stop
+        self.stops = stops
         self.left = switches
         self.p = p
 
@@ -84,7 +95,7 @@ class RandomWalk:
         pass
 
     def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool:
-        if lent and self.loan_stop and self.rng.random() < self.loan_stop:
+        if lent and _stop_loan(self):
             return True
         if self.left <= 0 or self.rng.random() >= self.p:
             return False
@@ -108,10 +119,9 @@ class PCT:
     drops below every initial one.  A bug of depth d is found with probability at least
     1/(n k^(d-1)) for n threads and k points."""
 
-    def __init__(self, seed: int, depth: int, horizon: int = 2000,
-                 loan_stop: float = 0.0) -> None:
+    def __init__(self, seed: int, depth: int, horizon: int = 2000, stops: int = 0) -> None:
         self.rng = random.Random(seed)
-        self.loan_stop = loan_stop
+        self.stops = stops
         self.changes = sorted(self.rng.sample(range(1, horizon), max(0, depth - 1)))
         self.step = 0
         self.low = 0.0
@@ -122,7 +132,7 @@ class PCT:
         t.priority = 3.0 if t.index == 0 else 1.0 + self.rng.random()
 
     def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool:
-        if lent and self.loan_stop and self.rng.random() < self.loan_stop:
+        if lent and _stop_loan(self):
             return True
         self.step += 1
         if not self.changes or self.step < self.changes[0]:
@@ -144,7 +154,7 @@ class ScheduleSpec:
     strategy: str
     seed: int
     bound: int
-    window: int = 0     #: 0, 1 or 2: loans stop at no point, or at 1 in 8, or 1 in 4
+    window: int = 0     #: how many times a lent token may be taken back between two points
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -159,7 +169,6 @@ class ScheduleSpec:
 def make_strategy(spec: ScheduleSpec, horizon: int = 2000) -> RandomWalk | PCT:
     """The strategy ``spec`` names; PCT places its change points among the first
     ``horizon`` scheduling points."""
-    loan_stop = (0.0, 1 / 8, 1 / 4)[min(max(spec.window, 0), 2)]
     if spec.strategy == "random-walk":
-        return RandomWalk(spec.seed, spec.bound, loan_stop=loan_stop)
-    return PCT(spec.seed, spec.bound + 1, horizon, loan_stop=loan_stop)
+        return RandomWalk(spec.seed, spec.bound, stops=spec.window)
+    return PCT(spec.seed, spec.bound + 1, horizon, stops=spec.window)
