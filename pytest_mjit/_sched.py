@@ -144,12 +144,14 @@ class Scheduler:
             self._count_deferred(t, label)
             first = self._threads[0]
             lent = self._lending() and t is not first
-            preempt = self.strategy.tick(t, label, lent)
+            runnable = self._runnable(t)
+            # Only a point with a choice counts for the strategy (PCT's k is the number of
+            # such points, not of all operations).
+            preempt = (lent or len(runnable) > 1) and self.strategy.tick(t, label, lent)
             if self._deferral_over(t) or (preempt and lent):
                 t.parked = True             # stopped by the end of a loan: stays there
                 nxt = first
             else:
-                runnable = self._runnable(t)
                 nxt = runnable[0] if len(runnable) == 1 else self.strategy.choose(
                     t, runnable, preempt)
             if nxt is not t:

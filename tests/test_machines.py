@@ -18,7 +18,8 @@ MUTANTS = ["sm_gc_overlap", "sm_gc_flag_never_set", "sm_copy_off_main", "sm_fini
            "sm_finish_leaves_objects", "sm_publish_unmapped",
            # window bugs and lost wake-ups: found only by controlled schedules
            "sm_gc_liveness_checked_before_wait", "sm_in_jit_set_in_second_section",
-           "sm_in_jit_release_wakes_wrong_condition", "sm_gc_flag_read_outside_lock"]
+           "sm_in_jit_release_wakes_wrong_condition", "sm_gc_flag_read_outside_lock",
+           "sm_gc_wait_after_stale_check"]
 
 
 def _config(request, tmp_path, factory=None) -> RigConfig:

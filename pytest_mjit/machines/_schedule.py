@@ -46,8 +46,9 @@ HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register"
 COMPILER_POINT = "the compiler"
 
 
-#: PCT places its change points among this many scheduling points of an example.
-PCT_HORIZON = 200
+#: PCT places its change points among this many scheduling points of an example where more
+#: than one thread could run.
+PCT_HORIZON = 60
 
 
 def is_protocol_point(label: str) -> bool:
