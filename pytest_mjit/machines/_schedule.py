@@ -232,7 +232,8 @@ class Scheduler:
         last = [self._state(), time.monotonic()]
 
         def idle() -> bool:
-            host.check_ints()
+            if host.pending_postponed_jobs:
+                host.check_ints()       # logged as an event: only when there is a job
             now, state = time.monotonic(), self._state()
             if state != last[0] or self.rig.shim.running() or host.pending_postponed_jobs:
                 last[:] = [state, now]
