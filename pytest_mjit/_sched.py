@@ -123,7 +123,8 @@ class Scheduler:
             self._wake_locked(t)
             if self._current is t:
                 self._current = None
-                self._pass_on(None, f"{t.name} ends")
+                if self.active:
+                    self._pass_on(None, f"{t.name} ends")
 
     def note_unknown(self) -> None:
         """A thread outside the run used a controlled primitive (counted, never blocked)."""
