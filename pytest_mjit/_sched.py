@@ -66,6 +66,8 @@ class Scheduler:
         self._log_limit = log_limit
         self.deadlock: Deadlock | None = None
         self.notes: list[str] = []
+        self._present: set[int | None] = set()   #: threads alive when the run began
+        self._ever: set[int | None] = set()      #: every thread the run controlled
 
     # -- membership ----------------------------------------------------------------------
 
@@ -83,9 +85,11 @@ class Scheduler:
     def enter(self, name: str | None = None) -> ThreadRecord:
         """Make the calling thread the run's first controlled thread; it holds the token."""
         with self._cv:
+            self._present = {th.ident for th in threading.enumerate()}
             t = self._new(name or threading.current_thread().name)
             t.ident = threading.get_ident()
             self._by_ident[t.ident] = t
+            self._ever.add(t.ident)
             if self._current is None:
                 t.state, self._current = "run", t
         return t
@@ -106,6 +110,7 @@ class Scheduler:
         with self._cv:
             t.ident = threading.get_ident()
             self._by_ident[t.ident] = t
+            self._ever.add(t.ident)
             self._cv.notify_all()
             self._await(t)
 
@@ -280,10 +285,12 @@ class Scheduler:
         self._cv.notify_all()
 
     def _outside_can_act(self) -> bool:
-        """True if a thread outside the run still exists that used a controlled primitive,
-        or a blocked thread waits for a lock held by a live thread outside the run."""
+        """True if a thread outside the run still exists that used a controlled primitive or
+        was started after the run began (it may still wake someone: a deadlock verdict must
+        never be wrong), or a blocked thread waits for a lock held by a live thread outside
+        the run."""
         alive = {th.ident for th in threading.enumerate()}
-        if self.unknown_threads & alive:
+        if self.unknown_threads & alive or alive - self._present - self._ever:
             return True
         for t in self._threads:
             owner = getattr(t.waits, "_owner", None) if t.state == "blocked" else None
@@ -327,6 +334,10 @@ class Scheduler:
                 break
             if polling and self._current is holder and holder.state == "run":
                 self._check_external(holder)
+            elif self._current is None:
+                # Everyone waits on something outside the run: look again (it may have
+                # released something, or ended, which makes this a deadlock).
+                self._pass_on(None, "a thread outside the run moved")
             if time.monotonic() - start > scale(TOKEN_SAFETY_SECONDS):
                 self.notes.append(f"{t.name} waited {scale(TOKEN_SAFETY_SECONDS):.0f}s for "
                                   "the token and went on uncontrolled")

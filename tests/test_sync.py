@@ -252,3 +252,79 @@ def test_a_deadlock_in_a_condition_wait_leaves_the_other_threads_lock_alone():
         _run(body)
     assert "a notify of condition" in info.value.waits["MainThread"]
     wait_for(lambda: done, 10, "the holder to finish once the run stopped")
+
+
+_C_CALLBACKS = r"""
+#include <pthread.h>
+typedef void (*cb_t)(void);
+int call_n(cb_t cb, int n) { for (int i = 0; i < n; i++) cb(); return n; }
+static void *run(void *arg) { ((cb_t)arg)(); return 0; }
+int call_on_new_thread(cb_t cb)
+{
+    pthread_t t;
+    if (pthread_create(&t, 0, run, (void *)cb) != 0) return -1;
+    return pthread_join(t, 0);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def c_callbacks(tmp_path_factory):
+    import ctypes
+    import shutil
+    import subprocess
+    cc = shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        pytest.skip("no C compiler")
+    d = tmp_path_factory.mktemp("ccb")
+    (d / "cb.c").write_text(_C_CALLBACKS)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(d / "cb.so"), str(d / "cb.c"),
+                    "-lpthread"], check=True, timeout=60)
+    return ctypes.CDLL(str(d / "cb.so")), ctypes.CFUNCTYPE(None)
+
+
+def test_c_code_calling_back_on_a_controlled_thread_is_scheduled(c_callbacks):
+    """A sync.Thread that runs C which calls back into Python: the callbacks' lock and
+    condition operations are scheduling points of that (controlled) thread."""
+    lib, cbtype = c_callbacks
+
+    def body():
+        cond = sync.Condition(sync.Lock())
+        count = [0]
+
+        def bump():
+            with cond:
+                count[0] += 1
+                cond.notify_all()
+
+        cb = cbtype(bump)
+        t = sync.Thread(target=lib.call_n, args=(cb, 3), name="c-worker")
+        with cond:
+            t.start()
+            assert cond.wait_for(lambda: count[0] == 3)
+        t.join()
+        return count[0]
+
+    n, sched = _run(body, PCT(5, 3, 30))
+    assert n == 3 and sched.uncontrolled == 0 and sched.points > 6
+
+
+def test_a_foreign_thread_calling_back_is_counted_never_blocked(c_callbacks):
+    """A thread created by C calling back into Python is outside the run: its operations are
+    the real ones, counted, and nothing is declared a deadlock while it lives."""
+    lib, cbtype = c_callbacks
+
+    def body():
+        lock, seen = sync.Lock(), []
+
+        def callback():
+            with lock:
+                seen.append(threading.get_ident())
+
+        cb = cbtype(callback)
+        assert lib.call_on_new_thread(cb) == 0
+        return seen
+
+    seen, sched = _run(body)
+    assert len(seen) == 1 and seen[0] != threading.get_ident()
+    assert sched.uncontrolled >= 2 and sched.deadlock is None
