@@ -56,6 +56,7 @@ class Scheduler:
         self._protocol = protocol or (lambda label: False)
         self._counts: Callable[[str], bool] = lambda label: True
         self._settling = False
+        self._keep_windows = False
         self.active = True
         self.pid = os.getpid()
         self.points = 0               #: scheduling points passed
@@ -156,6 +157,7 @@ class Scheduler:
             preempt = (lent or len(runnable) > 1) and self.strategy.tick(t, label, lent)
             if self._deferral_over(t) or (preempt and lent):
                 t.parked = True             # stopped by the end of a loan: stays there
+                t.windowed = preempt and lent
                 nxt = first
             else:
                 nxt = runnable[0] if len(runnable) == 1 else self.strategy.choose(
@@ -218,10 +220,13 @@ class Scheduler:
             self._cv.notify_all()
         return woke
 
-    def defer_first(self, n: int, protocol_only: bool = False) -> None:
+    def defer_first(self, n: int, protocol_only: bool = False,
+                    keep_windows: bool = False) -> None:
         """The first thread (the token holder) lets the others run until they passed ``n``
         scheduling points (only protocol points with ``protocol_only``), or all block; then
-        it takes the token back."""
+        it takes the token back.  ``keep_windows``: a thread the strategy stopped between
+        two operations stays there (so the first thread's next actions meet it there)."""
+        self._keep_windows = keep_windows
         self._lend(n, self._protocol if protocol_only else (lambda label: True), False)
 
     def settle(self) -> None:
@@ -243,6 +248,7 @@ class Scheduler:
             self._pass_on(None, f"{first.name} lets the others run {n} points")
             self._await(first)
             self._deferred, first.wake, self._settling = 0, None, False
+            self._keep_windows = False
 
     # -- choosing ------------------------------------------------------------------------
 
@@ -252,6 +258,8 @@ class Scheduler:
         first = self._threads[0]
         if self._settling:
             out = [t for t in out if t is first or self._settles(t)]
+        elif self._keep_windows and self._lending():
+            out = [t for t in out if not t.windowed]
         if self._deferred and len(out) > 1 and first in out:
             out.remove(first)
         return out
@@ -310,7 +318,7 @@ class Scheduler:
             release()
         if t.state == "blocked" and t.wake is None:
             t.wake = "woken"
-        t.state, t.parked = "run", False
+        t.state, t.parked, t.windowed = "run", False, False
         self._current = t
         self._since = time.monotonic()
         self._cv.notify_all()

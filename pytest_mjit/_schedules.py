@@ -30,7 +30,7 @@ class ThreadRecord:
     """What the scheduler knows about one controlled thread."""
 
     __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "wake",
-                 "priority", "release", "sched", "parked")
+                 "priority", "release", "sched", "parked", "windowed")
 
     def __init__(self, sched: "Scheduler", index: int, name: str) -> None:
         self.sched, self.index, self.name = sched, index, name
@@ -43,6 +43,7 @@ class ThreadRecord:
         self.priority = 0.0           #: for strategies that order threads
         self.release: Callable[[], None] | None = None   #: lets an external point go
         self.parked = False           #: stopped at a protocol point (see Scheduler)
+        self.windowed = False         #: stopped between two operations by the strategy
 
     def __repr__(self) -> str:
         return f"<{self.name} {self.state}{' ' + self.what if self.what else ''}>"

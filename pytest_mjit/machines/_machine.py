@@ -88,7 +88,7 @@ class ProtocolMachine(SchedulerRules):
         if then and self.trace.steps:
             self.trace.steps[-1] += f" then pass {then}"
         if self.sched.controlled:
-            self.sched.pass_points(then)
+            self.sched.pass_points(then, keep_windows=True)
 
     def _fail(self, message: str) -> None:
         steps = len(self.trace.steps)

@@ -167,11 +167,12 @@ class Scheduler:
             self.note_uncontrolled(f"engine threads outside the controlled run: "
                                    f"{', '.join(sorted(strangers))}")
 
-    def pass_points(self, n: int) -> None:
+    def pass_points(self, n: int, keep_windows: bool = False) -> None:
         """Let the other threads run until they passed ``n`` protocol points (less if they
-        all wait first); the machine's thread then takes the token back."""
+        all wait first); the machine's thread then takes the token back.  ``keep_windows``:
+        a thread stopped between two operations stays there (for the next host action)."""
         if self.core is not None and n > 0:
-            self.core.defer_first(n, protocol_only=True)
+            self.core.defer_first(n, protocol_only=True, keep_windows=keep_windows)
         self.settle()
 
     def run_steps(self, n: int) -> None:
