@@ -96,36 +96,43 @@ def _timed(fn, repeat: int = 5) -> float:
     return best
 
 
-def _workload(mod, n: int) -> None:
-    """Lock round trips, condition notifies and thread start/join through ``mod``."""
+def _locks(mod, n: int) -> None:
+    """``n`` lock round trips, each with a condition notify, through ``mod``."""
     lock = mod.Lock()
     cond = mod.Condition(lock)
     for _ in range(n):
         with lock:
             cond.notify_all()
-    for _ in range(n // 500):
+
+
+def _threads(mod, n: int) -> None:
+    """``n`` thread starts and joins through ``mod``."""
+    for _ in range(n):
         t = mod.Thread(target=lambda: None)
         t.start()
         t.join()
 
 
 def primitives(n: int = 200_000) -> None:
-    """Overhead of sync outside a run (ratio to threading), and the cost of a scheduling
-    point inside one."""
-    base = _timed(lambda: _workload(threading, n))
-    ours = _timed(lambda: _workload(sync, n))
-    print(f"{'sync outside a run':<28} {ours / base:8.3f} x threading's time "
-          f"({n} lock+notify round trips, {n // 500} thread start/join; "
-          f"{base * 1e3:.1f} ms vs {ours * 1e3:.1f} ms)")
+    """Overhead of sync outside a run (ratio to threading, alternated runs, best of 7 each),
+    and the cost of a scheduling point inside one."""
+    for what, work, count in (("locks", _locks, n), ("threads", _threads, n // 500)):
+        base = ours = float("inf")
+        for _ in range(7):      # alternated: the machine's load hits both alike
+            base = min(base, _timed(lambda: work(threading, count), 1))
+            ours = min(ours, _timed(lambda: work(sync, count), 1))
+        print(f"{'sync ' + what + ' outside a run':<28} {ours / base:8.3f} x threading's time "
+              f"({count} {'lock+notify round trips' if what == 'locks' else 'start/join'}; "
+              f"{base * 1e3:.1f} ms vs {ours * 1e3:.1f} ms)")
     m = n // 20
 
     def controlled() -> None:
         with sync.controlled_run(Scheduler(RandomWalk(0, 0))):
-            _workload(sync, m)
+            _locks(sync, m)
 
     inside = _timed(controlled, 3)
-    print(f"{'sync inside a run':<28} {inside / m * 1e6:8.2f} us per round trip "
-          f"(two scheduling points; threading {base / n * 1e6:.2f} us)")
+    print(f"{'sync inside a run':<28} {inside / m * 1e6:8.2f} us per lock round trip "
+          f"(two scheduling points)")
 
 
 def _line(name: str, r: dict) -> str:
