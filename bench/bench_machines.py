@@ -5,7 +5,10 @@ Run: ``python bench/bench_machines.py [--preset default] [--cc gcc|clang] [--run
 * in process: protocol steps per second and examples per second for the controlled schedule
   and for the free-running mode (each figure also counts the unit compiles it made);
 * under pytest: ``--runs`` machine runs (one seed each) as a parametrized test, wall time with
-  ``-n 0`` and with ``-n 2`` (pytest-xdist), and the steps and examples they made per second.
+  ``-n 0`` and with ``-n 2`` (pytest-xdist), and the steps and examples they made per second;
+* the primitives of ``pytest_mjit.sync`` outside a controlled run against ``threading``'s
+  (lock round trips, condition notify, thread start and join) as a ratio, and the cost of one
+  scheduling point inside a controlled run.  ``--primitives`` runs only this part.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from pytest_mjit._presets import PRESETS  # noqa: E402
 from pytest_mjit._shim import build_shim  # noqa: E402
 from pytest_mjit.host import write_header  # noqa: E402
 from pytest_mjit.machines import RigConfig, run_machine  # noqa: E402
+from pytest_mjit import sync  # noqa: E402
+from pytest_mjit._sched import Scheduler  # noqa: E402
+from pytest_mjit._schedules import RandomWalk  # noqa: E402
+import threading  # noqa: E402
 
 import mjit_ref  # noqa: E402
 
@@ -79,6 +86,55 @@ def under_pytest(preset: str, cc: str, runs: int, workers: int) -> dict:
                 seconds=seconds)
 
 
+def _timed(fn, repeat: int = 5) -> float:
+    """Best of ``repeat`` wall times of ``fn()``."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _locks(mod, n: int) -> None:
+    """``n`` lock round trips, each with a condition notify, through ``mod``."""
+    lock = mod.Lock()
+    cond = mod.Condition(lock)
+    for _ in range(n):
+        with lock:
+            cond.notify_all()
+
+
+def _threads(mod, n: int) -> None:
+    """``n`` thread starts and joins through ``mod``."""
+    for _ in range(n):
+        t = mod.Thread(target=lambda: None)
+        t.start()
+        t.join()
+
+
+def primitives(n: int = 200_000) -> None:
+    """Overhead of sync outside a run (ratio to threading, alternated runs, best of 7 each),
+    and the cost of a scheduling point inside one."""
+    for what, work, count in (("locks", _locks, n), ("threads", _threads, n // 500)):
+        base = ours = float("inf")
+        for _ in range(7):      # alternated: the machine's load hits both alike
+            base = min(base, _timed(lambda: work(threading, count), 1))
+            ours = min(ours, _timed(lambda: work(sync, count), 1))
+        print(f"{'sync ' + what + ' outside a run':<28} {ours / base:8.3f} x threading's time "
+              f"({count} {'lock+notify round trips' if what == 'locks' else 'start/join'}; "
+              f"{base * 1e3:.1f} ms vs {ours * 1e3:.1f} ms)")
+    m = n // 20
+
+    def controlled() -> None:
+        with sync.controlled_run(Scheduler(RandomWalk(0, 0))):
+            _locks(sync, m)
+
+    inside = _timed(controlled, 3)
+    print(f"{'sync inside a run':<28} {inside / m * 1e6:8.2f} us per lock round trip "
+          f"(two scheduling points)")
+
+
 def _line(name: str, r: dict) -> str:
     extra = f", {r['compiles']} unit compiles" if "compiles" in r else ""
     return (f"{name:<28} {r['steps'] / r['seconds']:8.1f} steps/s {r['examples'] / r['seconds']:7.2f} "
@@ -91,7 +147,12 @@ def main() -> None:
     parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
     parser.add_argument("--cc", default="gcc")
     parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--primitives", action="store_true",
+                        help="only the overhead of pytest_mjit.sync")
     args = parser.parse_args()
+    primitives()
+    if args.primitives:
+        return
     print(f"protocol machine throughput, preset {args.preset}, cc {args.cc}")
     print(_line("controlled, in process", in_process(args.preset, args.cc, True)))
     print(_line("free-running, in process", in_process(args.preset, args.cc, False)))

@@ -20,6 +20,8 @@ class Preset:
     #: the protocol machines may queue a dozen methods in one step, enough to fill the cache
     #: and reach unloading (slower examples, and slower shrinking)
     fill_cache: bool = False
+    #: strategy of the protocol machine's controlled schedule ("pct" or "random-walk")
+    schedule: str = "pct"
 
 
 PRESETS = {

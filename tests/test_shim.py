@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -82,6 +83,23 @@ def test_fail_rule_by_kind_does_not_run_compiler(shim, source, tmp_path):
     first, second = shim.invocations()
     assert (first.action, first.rule, first.exit) == ("fail", rid, 1)
     assert (second.action, second.kind) == ("run", "link")
+
+
+def test_rules_apply_only_to_the_arming_process(shim, source, tmp_path):
+    """A forked child of the process that armed a rule runs its compiler untouched."""
+    shim.fail(kind="compile")
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            code = run(shim, "-c", source, "-o", tmp_path / "child.o").returncode
+        finally:
+            os._exit(code if 0 <= code < 256 else 99)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and (tmp_path / "child.o").exists()
+    assert run(shim, "-c", source, "-o", tmp_path / "parent.o").returncode == 1
+    child, parent = shim.invocations()
+    assert (child.action, parent.action) == ("run", "fail")
 
 
 def test_crash_rule_dies_by_signal(shim, source, tmp_path):

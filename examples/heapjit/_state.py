@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from pytest_mjit import sync as threading  # the harness can schedule them
 
 from ._dl import Library
 from ._files import remove_owned

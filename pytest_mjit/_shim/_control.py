@@ -142,15 +142,15 @@ class CompilerShim:
         self.real = real
         self.family = family
         self.version = version
-        self._rules: list[tuple[str, str, str, int, str, str]] = []
+        self._rules: list[tuple[str, str, str, int, str, str, int]] = []
         self._next = 0
         self._write_conf()
 
     # -- rules ---------------------------------------------------------------------------
     def _write_conf(self) -> None:
         lines = [f"real\t{self.real}", f"maxhold\t{scale(MAX_HOLD):.3f}"]
-        lines += ["\t".join(["rule", rid, action, kind, str(nth), arg, match])
-                  for rid, action, kind, nth, arg, match in self._rules]
+        lines += ["\t".join(["rule", rid, action, kind, str(nth), arg, match, str(owner)])
+                  for rid, action, kind, nth, arg, match, owner in self._rules]
         tmp = self.control_dir / "shim.conf.tmp"
         tmp.write_text("\n".join(lines) + "\n")
         os.replace(tmp, self.control_dir / "shim.conf")
@@ -168,7 +168,8 @@ class CompilerShim:
                             "clear_rules() drops them")
         self._next += 1
         rid = f"r{self._next}"
-        self._rules.append((rid, action, kind or "*", nth or 0, arg, match or ""))
+        # Only the arming process's own compiler runs match (never a forked child's).
+        self._rules.append((rid, action, kind or "*", nth or 0, arg, match or "", os.getpid()))
         self._write_conf()
         return rid
 

@@ -6,13 +6,16 @@
  *
  *   real <path of the real compiler>
  *   maxhold <seconds a hold or hang may last before it lets go by itself>
- *   rule <id> <action> <kind or *> <nth or 0> <arg> <match or empty>      (tab separated)
+ *   rule <id> <action> <kind or *> <nth or 0> <arg> <match or empty> [<owner pid>]
+ *                                                                      (tab separated)
  *
  * and appends one "start" and one "end" record per invocation to "shim.log" (one write(2)
  * each on an O_APPEND descriptor).  Actions: hold (wait for release, then compile), fail (exit
  * 1 without compiling), crash (die by signal <arg>), hang (wait for release, then exit 1),
  * slow (sleep <arg> ms, then compile).  A rule is released by the file "release.<id>"; the
- * shim announces that it reached a hold with the file "reached.<id>.<pid>".
+ * shim announces that it reached a hold with the file "reached.<id>.<pid>".  A rule with an
+ * owner pid applies only to invocations whose parent is that process (the one that armed
+ * it), so a forked child of the engine never claims its parent's holds and faults.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +38,7 @@
 struct rule {
     char id[32], action[16], kind[16], arg[32], match[LINE];
     long nth;
+    long owner;
 };
 
 static char dir[PATH_MAX], real_cc[PATH_MAX];
@@ -90,6 +94,7 @@ static void read_config(void)
             r->nth = atol(fields[4]);
             snprintf(r->arg, sizeof r->arg, "%s", fields[5]);
             snprintf(r->match, sizeof r->match, "%s", fields[6]);
+            r->owner = n >= 8 ? atol(fields[7]) : 0;
         }
     }
     fclose(f);
@@ -157,6 +162,7 @@ static const struct rule *choose_rule(int argc, char **argv, const char *kind)
         const struct rule *r = &rules[i];
         if (strcmp(r->kind, "*") != 0 && strcmp(r->kind, kind) != 0) continue;
         if (r->match[0] && !strstr(joined, r->match)) continue;
+        if (r->owner > 0 && r->owner != (long)getppid()) continue;
         if (r->nth > 0 && !is_nth(r)) continue;
         return r;
     }

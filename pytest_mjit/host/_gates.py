@@ -6,6 +6,7 @@ import threading
 from typing import Any, Callable
 
 from .._deadline import scale, wait_event
+from .. import sync
 from .._errors import MjitError
 
 __all__ = ["Gate", "GatePoints", "GATE_POINTS", "GATE_SAFETY_SECONDS"]
@@ -73,7 +74,9 @@ class GatePoints:
         return gate
 
     def pass_point(self, point: str, iseq: Any = None) -> None:
-        """Called by the thread arriving at ``point``: stop at the first matching armed gate."""
+        """Called by the thread arriving at ``point``: stop at the first matching armed gate.
+        In a controlled run the point is also a scheduling point."""
+        sync.checkpoint(point)
         with self._lock:
             gate = next((g for g in self._armed if g.point == point
                          and (g.iseq is None or g.iseq is iseq)), None)

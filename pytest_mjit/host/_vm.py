@@ -8,10 +8,10 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from typing import IO, Any, Callable, Iterator
 
 from .._contract import JitState, is_compiled
+from .. import sync
 from .._errors import MjitError
 from .._options import Options
 from . import _codegen_service, _fork, _gc
@@ -332,7 +332,7 @@ class Host:
         if not self._on_main("sleep"):
             return
         self.check_ints()
-        time.sleep(seconds)
+        sync.sleep(seconds)     # in a controlled run: the other threads run first
         self.check_ints()
 
     def iseqs_on_stack(self) -> list[ISeq]:

@@ -9,8 +9,10 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
+from .. import sync
 from .._deadline import DeadlineExceeded
 from .._errors import EngineStateError
+from .._schedules import ScheduleSpec
 from ..host import Insn
 from ..strategies import define_program, int64s, programs
 from ._checks import (Method, ProtocolViolation, StepState, blamed, check_step, child_check,
@@ -30,8 +32,10 @@ BLOCKING_SECONDS = 30.0
 _index = st.integers(0, 63)
 #: The finish rule is offered only after this many steps.
 FINISH_AFTER_STEPS = 10
-#: How many held points the worker may pass after a host action (a draw of every such rule).
+#: How many passes the worker may make after a host action (a draw of every such rule).
 _THEN = st.integers(0, 3)
+#: Largest schedule bound drawn: preemptions (random walk) or PCT depth - 1.
+MAX_BOUND = 4
 
 
 class ProtocolMachine(SchedulerRules):
@@ -85,7 +89,7 @@ class ProtocolMachine(SchedulerRules):
         if then and self.trace.steps:
             self.trace.steps[-1] += f" then pass {then}"
         if self.sched.controlled:
-            self.sched.pass_points(then)
+            self.sched.pass_points(then, keep_windows=True)
 
     def _fail(self, *problems: str) -> None:
         """Fail the example; each problem may name its clause (``blamed``), and the error
@@ -99,6 +103,8 @@ class ProtocolMachine(SchedulerRules):
         error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}",
                                   clauses_of(problems))
         error.add_note("trace (one lane per thread):\n" + self.render())
+        if self.sched is not None and self.sched.core is not None:
+            error.add_note(self.sched.core.describe())
         raise error
 
     def render(self) -> str:
@@ -119,38 +125,49 @@ class ProtocolMachine(SchedulerRules):
             self.trace.note("no live method to use")
         return live[i % len(live)] if live else None
 
-    def _bounded(self, fn, what: str, clause: str | None = None) -> Any:
-        # Pumped too: a call that queues may wait for the engine lock, which the C holds
-        # across a compaction link (a compiler the schedule may be holding).
-        return self._pumped(fn, what, CALL_SECONDS, clause)
-
-    def _blocking(self, fn, what: str, clause: str | None = None) -> Any:
-        return self._pumped(fn, what, BLOCKING_SECONDS, clause)
-
-    def _pumped(self, fn, what: str, seconds: float, clause: str | None) -> Any:
-        """A pumped client call; one that outlasts its deadline fails the example, blamed
-        on ``clause`` when the call's returning is what that clause promises."""
+    def _client_call(self, fn, what: str, seconds: float, clause: str | None = None) -> Any:
+        """A bounded client call.  A deadlock of the engine's threads, or a call that outlasts
+        its deadline, fails the example, blamed on ``clause`` when the call's returning is
+        what that clause promises."""
         try:
-            return self.sched.pumping(fn, what, seconds)
+            return self.sched.client_call(fn, what, seconds)
+        except sync.Deadlock as exc:
+            self._fail(blamed(clause, f"{what}: {exc}\nschedule (last switches):\n  "
+                              + "\n  ".join(exc.schedule[-20:])))
         except DeadlineExceeded as exc:
             self._fail(blamed(clause, f"{what} did not return: {exc}"))
+
+    def _bounded(self, fn, what: str, clause: str | None = None) -> Any:
+        return self._client_call(fn, what, CALL_SECONDS, clause)
+
+    def _blocking(self, fn, what: str, clause: str | None = None) -> Any:
+        return self._client_call(fn, what, BLOCKING_SECONDS, clause)
 
     # -- start -----------------------------------------------------------------------------
 
     @initialize(pch_fault=st.sampled_from(["none"] * 6 + ["fail", "crash"]),
                 pch_pass=st.sampled_from([True, True, True, False]), spec=programs(max_functions=3),
-                pool=st.lists(int64s(), min_size=3, max_size=3))
-    def start(self, pch_fault: str, pch_pass: bool, spec, pool) -> None:
+                pool=st.lists(int64s(), min_size=3, max_size=3),
+                schedule_seed=st.integers(0, 2**32 - 1), bound=st.integers(0, MAX_BOUND),
+                window=st.integers(0, 2))
+    def start(self, pch_fault: str, pch_pass: bool, spec, pool, schedule_seed: int = 0,
+              bound: int = 0, window: int = 0) -> None:
         """A fresh engine with a first program; the PCH build (the first compiler run) may be
-        made to fail, and may be let through at once (``pch_pass``)."""
+        made to fail, and may be let through at once (``pch_pass``).  The schedule's
+        strategy is the preset's; its seed, bound (preemptions or PCT depth) and window (how
+        often the worker stops between two operations when it runs on a lent token) are
+        drawn, and a failure shrinks them to the fewest context switches that fail."""
         self.rig = Rig(self.config)
-        self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled)
+        schedule = ScheduleSpec(self.config.preset.schedule, schedule_seed, bound, window)
+        self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled, spec=schedule)
         self.trace.step(f"start(pch_fault={pch_fault!r}, pch_pass={pch_pass}, "
-                        f"{len(spec.functions)} methods)")
+                        f"{len(spec.functions)} methods"
+                        + (f", schedule {schedule})" if self.controlled else ")"))
         self.pch_fault = pch_fault
         if pch_fault != "none":
             self.sched.inject(pch_fault)
         self._bounded(self.rig.start, "engine.init()")
+        self.sched.after_start()
         self._define(spec, pool)
         self._settle()
         if pch_pass and self.sched.release_next(who="start") is not None:
@@ -409,7 +426,8 @@ class ProtocolMachine(SchedulerRules):
         if self.rig is None:
             return
         try:
-            self.sched.open_all()
+            if self.sched is not None:
+                self.sched.open_all()
             if self.in_gc:
                 self.rig.host.gc_end()
                 self.in_gc = False
@@ -420,7 +438,7 @@ class ProtocolMachine(SchedulerRules):
                 self._check_leftovers()
         finally:
             self.record = (self.rig.host.events, self.rig.shim.invocations())
-            type(self).uncontrolled_total += self.sched.uncontrolled
+            type(self).uncontrolled_total += self.sched.uncontrolled if self.sched else 0
             cls = type(self)
             cls.compiles += sum(1 for i in self.record[1] if i.kind == "compile")
             cls.unloads += self.checks.unloads

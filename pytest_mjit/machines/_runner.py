@@ -10,6 +10,7 @@ from typing import Any
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, reproduce_failure, settings
+from hypothesis.errors import Flaky
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import get_state_machine_test
 
@@ -17,7 +18,12 @@ from .._errors import MjitError
 from ._machine import machine_class
 from ._rig import RigConfig
 
-__all__ = ["MachineRun", "run_machine", "parse_replay", "format_replay"]
+__all__ = ["MachineRun", "run_machine", "parse_replay", "format_replay",
+           "UnreproducedFinding"]
+
+
+class UnreproducedFinding(UserWarning):
+    """A free-running search failed once and Hypothesis could not make it fail again."""
 
 _BLOB = re.compile(r"@reproduce_failure\('([^']+)', b'([^']+)'\)")
 _STEPS = re.compile(r"protocol machine failed after (\d+) steps")
@@ -58,6 +64,11 @@ class MachineRun:
                 return ()
             found += [c for c in named if c not in found]
         return tuple(found)
+
+    @property
+    def reproduced(self) -> bool:
+        """False for a failure Hypothesis saw once and could not reproduce (``Flaky``)."""
+        return self.error is not None and not isinstance(self.error, Flaky)
 
     @property
     def reported_steps(self) -> int | None:

@@ -1,126 +1,100 @@
-"""The controlled schedule: the worker is held at every protocol point until a rule lets it
-pass, and whatever the harness sees move without being let go is reported.
+"""The controlled schedule of the protocol machine.
 
-Points held: the host gates ``generate_code:enter``, ``generate_code:exit`` and
-``postponed:register`` (worker side), and the start of every compiler invocation (a shim
-hold armed for the next invocation).  The end of an invocation cannot be held; it is observed
-in the shim log.  ``copy_caches`` runs on the main thread and is never gated here.
+The machine's thread enters a controlled run (``pytest_mjit.sync``) before the engine
+starts, so an engine built on ``pytest_mjit.sync`` has every thread, lock, condition and wait
+under the run's scheduler: one thread moves at a time, a strategy drawn by Hypothesis decides
+which one at each scheduling point, and between two steps nothing moves.  The host's protocol
+points (``generate_code:enter``/``exit``, ``postponed:register``, ``copy_caches``) and
+``host.sleep`` are scheduling points too.
 
-Between steps the machine ``settle()``s: it waits (bounded) until a point is held or every
-engine thread waits on a condition with no compiler running, so the state a step starts from
-does not depend on timing."""
+The compiler runs outside the primitives: every invocation is held at its start (a shim hold
+armed for the next invocation of this process), and the thread waiting for it counts as held
+there until the strategy lets it go.  The end of an invocation is not held: the thread that
+waits for it keeps the token until it returns.
+
+An engine on raw ``threading`` still runs: its threads are not in the run, the compiler is not
+held, and whatever moves between two steps is noted as uncontrolled."""
 
 from __future__ import annotations
 
-import dis
+import contextlib
 import os
-import sys
-import threading
 import time
 from typing import Any, Callable
 
+from .. import sync
 from .._deadline import DeadlineExceeded, scale, wait_for
+from .._sched import Scheduler as CoreScheduler
+from .._schedules import ScheduleSpec, make_strategy
 from .._shim._control import MAX_RULES
 from .._watchdog import deadline
-from ..host import _fork, _gates, _vm
 from ._rig import Rig
 from ._trace import Trace
 
-__all__ = ["Scheduler", "HOST_POINTS", "SETTLE_SECONDS", "MAX_SHIM_RULES"]
+__all__ = ["Scheduler", "SETTLE_SECONDS", "MAX_SHIM_RULES", "HOST_POINTS", "is_protocol_point"]
 
-_GATES, _VM, _FORK = _gates.__file__, _vm.__file__, _fork.__file__
-#: Seconds (scaled) after which a blocking call the harness cannot see waiting gets its
-#: points released anyway.
-BLIND_PUMP_SECONDS = 2.0
-#: Samples (0.5 ms apart) a thread must spend entering one ``with`` on a lock before the
-#: pump takes it to be waiting for that lock.
-LOCK_STREAK = 4
-HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register")
-#: Seconds (scaled) a settle may take before the harness notes that it could not tell.
+#: Seconds (scaled) the free-running mode waits for an idle engine.
 SETTLE_SECONDS = 20.0
+#: Seconds (scaled) without a new event or compiler run that count as idle (free-running).
+IDLE_SECONDS = 0.02
 #: Past this many rules in one example the compiler runs unheld (noted once).
 MAX_SHIM_RULES = MAX_RULES - 4
+#: The protocol points: a "pass" of a rule lets the other threads run until they reach the
+#: next of these (a host point, or the start of a compiler run) or all wait.
+HOST_POINTS = ("generate_code:enter", "generate_code:exit", "postponed:register",
+               "copy_caches")
+COMPILER_POINT = "the compiler"
 
 
-def _still_waiting(frame: Any) -> bool:
-    """True if ``frame`` is ``threading.Condition.wait`` and nobody notified it yet.
-
-    A notified waiter leaves the condition's waiter list at once (under the condition's
-    lock) but may not have run yet; it counts as moving."""
-    code = frame.f_code
-    if code.co_filename != threading.__file__ or code.co_name != "wait":
-        return False
-    local = frame.f_locals
-    cond, waiter = local.get("self"), local.get("waiter")
-    waiters = getattr(cond, "_waiters", None)
-    return waiter is not None and waiters is not None and waiter in list(waiters)
+#: PCT places its change points among this many scheduling points of an example where more
+#: than one thread could run.
+PCT_HORIZON = 60
 
 
-def _acquiring(frame: Any) -> bool:
-    """True if the thread whose innermost frame is ``frame`` is entering a ``with`` whose
-    ``__enter__`` is C code (a lock's acquire) or is in ``Condition.__enter__``."""
-    if frame is None:
-        return False
-    code = frame.f_code
-    if code.co_filename == threading.__file__ and code.co_name == "__enter__":
-        return True
-    return (0 <= frame.f_lasti < len(code.co_code)
-            and dis.opname[code.co_code[frame.f_lasti]] == "BEFORE_WITH")
-
-
-def _blocked(frame: Any) -> bool:
-    """True if the thread whose innermost frame is ``frame`` waits for another thread: on a
-    ``threading`` condition (not yet notified), in ``host.sleep`` or for a fork child."""
-    if frame is None:
-        return False
-    if _still_waiting(frame):
-        return True
-    while frame is not None:
-        code = frame.f_code
-        if (code.co_name == "sleep" and code.co_filename == _VM) or (
-                code.co_name == "_read_until_eof" and code.co_filename == _FORK):
-            return True
-        frame = frame.f_back if code.co_filename in (_VM, _FORK) else None
-    return False
-
-
-class _Held:
-    """One point where a thread waits: ``point`` and how to let it go."""
-
-    def __init__(self, point: str, thread: str, release: Callable[[], None]) -> None:
-        self.point, self.thread, self.release = point, thread, release
+def is_protocol_point(label: str) -> bool:
+    """True for a host protocol point, or a thread held at the compiler's start."""
+    return label in HOST_POINTS or COMPILER_POINT in label
 
 
 class Scheduler:
-    """Arms the points of ``rig`` and lets the machine release them one at a time.
+    """The machine's view of one example's schedule.
 
-    ``controlled=False`` is the free-running mode: nothing is armed, nothing is held."""
+    ``controlled=False`` is the free-running mode: no run, nothing armed, nothing held."""
 
-    def __init__(self, rig: Rig, trace: Trace, controlled: bool = True) -> None:
+    def __init__(self, rig: Rig, trace: Trace, controlled: bool = True,
+                 spec: ScheduleSpec | None = None) -> None:
         self.rig = rig
         self.trace = trace
         self.controlled = controlled
+        self.spec = spec or ScheduleSpec("pct", 0, 0)
         self.uncontrolled = 0           #: how many things moved outside the schedule
-        self.passed = 0                 #: points released by rules
-        self._gates: dict[str, Any] = {}
         self._hold: Any = None
         self._pending_fault: tuple[str, dict] | None = None
         self._rules = 0
         self._rules_noted = False
+        self._raw = False               #: the engine runs threads the run does not know
         self._seen_invocations = 0
         self._fingerprint: tuple = ()
+        self._stack = contextlib.ExitStack()
+        self.core: CoreScheduler | None = None
         if controlled:
-            for point in HOST_POINTS:
-                self._gates[point] = rig.host.gate(point)
+            strategy = make_strategy(self.spec, horizon=PCT_HORIZON)
+            self.core = CoreScheduler(strategy, externals=self._externals,
+                                      protocol=is_protocol_point)
+            self._stack.enter_context(sync.controlled_run(self.core, "main"))
             self._arm_compiler()
 
-    # -- arming --------------------------------------------------------------------------
+    @property
+    def passed(self) -> int:
+        return self.core.switches if self.core is not None else 0
+
+    # -- the compiler ---------------------------------------------------------------------
 
     def _arm_compiler(self) -> None:
         """Arm the rules for the next compiler invocation: a pending fault (which then takes
         it) followed by a hold for the one after, or just the hold."""
         self._hold = None
-        if not self.controlled:
+        if not self.controlled or self._raw:
             return
         if self._rules >= MAX_SHIM_RULES:
             if not self._rules_noted:
@@ -139,6 +113,31 @@ class Scheduler:
         self._rules += 1
         self._hold = shim.hold(nth=1)
 
+    def _externals(self) -> list[tuple[str, Callable[[], None]]]:
+        """The held compiler, if the armed hold was reached (asked by the run's scheduler)."""
+        hold = self._hold
+        if hold is None or not hold.reached:
+            return []
+        return [(f"{COMPILER_POINT} (hold {hold.rule_id})", lambda: self._release_compiler(hold))]
+
+    def _release_compiler(self, hold: Any) -> None:
+        if self._hold is hold:
+            self._arm_compiler()          # the next invocation is held before this one goes
+        self.trace.mark(f"the compiler of hold {hold.rule_id} goes")
+        hold.release()
+
+    def inject(self, action: str, **kwargs: Any) -> None:
+        """Make the next compiler invocation ``fail``, ``crash``, ``hang`` (held, then exit
+        1) or run ``slow``.  The armed hold is not reached while the machine holds the token,
+        so the fault takes its place."""
+        if not self.controlled or self._raw:
+            getattr(self.rig.shim, "fail" if action == "hang" else action)(nth=1, **kwargs)
+            return
+        self._pending_fault = (action, kwargs)
+        hold = self._hold
+        if hold is not None and not hold.reached and self._retire(hold):
+            self._arm_compiler()
+
     def _retire(self, hold: Any) -> bool:
         """Take an armed, unreached hold out of play; False if an invocation claimed it first.
 
@@ -152,162 +151,106 @@ class Scheduler:
         os.close(fd)
         return True
 
-    def inject(self, action: str, **kwargs: Any) -> None:
-        """Make the next compiler invocation ``fail``, ``crash``, ``hang`` (held, then exit
-        1) or run ``slow``.  If an invocation already took the armed hold, the fault goes to
-        the one after it."""
-        if not self.controlled:
-            getattr(self.rig.shim, "fail" if action == "hang" else action)(nth=1, **kwargs)
+    # -- steps -----------------------------------------------------------------------------
+
+    def after_start(self) -> None:
+        """After ``engine.init()``: an engine whose threads are not in the run (raw
+        ``threading``) runs unheld from here on, its moves noted as uncontrolled."""
+        if self.core is None:
             return
-        self._pending_fault = (action, kwargs)
-        if self._hold is not None and self._retire(self._hold):
-            self._arm_compiler()
+        known = self.core.controlled_idents()
+        strangers = [n for i, n in self.rig.engine_threads().items() if i not in known]
+        if strangers:
+            self._raw = True
+            self._hold = None
+            self.rig.shim.release_all()
+            self.note_uncontrolled(f"engine threads outside the controlled run: "
+                                   f"{', '.join(sorted(strangers))}")
 
-    # -- what is held ----------------------------------------------------------------------
+    def pass_points(self, n: int, keep_windows: bool = False) -> None:
+        """Let the other threads run until they passed ``n`` protocol points (less if they
+        all wait first); the machine's thread then takes the token back.  ``keep_windows``:
+        a thread stopped between two operations stays there (for the next host action)."""
+        if self.core is not None and n > 0:
+            self.core.defer_first(n, protocol_only=True, keep_windows=keep_windows)
+        self.settle()
 
-    def held(self) -> list[_Held]:
-        """The points where a thread waits for a release now."""
-        out = []
-        for point, gate in self._gates.items():
-            if gate.reached and not gate.released:
-                out.append(_Held(point, gate.thread or "?",
-                                 lambda p=point: self._release_gate(p)))
-        hold = self._hold
-        if hold is not None and hold.reached:
-            kind = next((i.kind for i in self.rig.shim.invocations() if i.pid == hold.pid), "?")
-            out.append(_Held(f"cc:{kind}", f"cc {hold.pid}", self._release_compiler))
-        return out
-
-    def _release_gate(self, point: str) -> None:
-        old = self._gates[point]
-        self._gates[point] = self.rig.host.gate(point)   # armed before the old one opens
-        old.release()
-
-    def _release_compiler(self) -> None:
-        old = self._hold
-        self._arm_compiler()
-        old.release()
+    def run_steps(self, n: int) -> None:
+        """Let the other threads run ``n`` scheduling points of any kind, so that one may stop
+        between two critical sections (where it stays: settling does not move it)."""
+        if self.core is not None and n > 0:
+            self.core.defer_first(n)
+        self._record()
 
     def release_next(self, who: str = "rule") -> str | None:
-        """Let the first held point go; its name, or None when nothing is held."""
-        held = self.held()
-        if not held:
+        """Let the other threads run one pass; a description of it."""
+        if self.core is None:
             return None
-        h = held[0]
-        self.trace.mark(f"{who} lets {h.thread} pass {h.point}")
-        h.release()
-        self.passed += 1
-        return h.point
-
-    def open_all(self) -> None:
-        """Stop scheduling: release everything now and from now on (teardown, finish)."""
-        self.controlled = False
-        self._pending_fault = None
-        self.rig.host.release_all()
-        self.rig.shim.release_all()
-        self._gates.clear()
-        self._hold = None
-
-    # -- blocking client calls ---------------------------------------------------------------
-
-    def pumping(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
-        """Run ``fn()`` (a client call that may wait for the worker) on this thread while a
-        helper lets held points go, one at a time and only while this thread is seen blocked
-        (waiting on a condition, in ``host.sleep``, for a fork child, or for a lock: the C
-        holds its lock across a compaction link), so the interleaving stays the schedule's.
-        An engine blocked in a way the harness cannot see gets its points released after
-        ``BLIND_PUMP_SECONDS`` (noted as uncontrolled).  Bounded: ``DeadlineExceeded`` after
-        ``scale(seconds)``."""
-        done = threading.Event()
-        caller = threading.get_ident()
-        start = time.monotonic()
-
-        def pump() -> None:
-            streak = 0
-            while not done.is_set():
-                frame = sys._current_frames().get(caller)
-                streak = streak + 1 if _acquiring(frame) else 0
-                blocked = _blocked(frame) or streak >= LOCK_STREAK
-                frame = None
-                blind = time.monotonic() - start > scale(BLIND_PUMP_SECONDS)
-                if (blocked or blind) and self.held():
-                    if not blocked:
-                        self.note_uncontrolled(f"{what} blocked where the harness cannot see; "
-                                               "released a point without knowing it waits")
-                    self.release_next(who="pump")
-                done.wait(0.0005)
-
-        helper = threading.Thread(target=pump, name="machine-pump", daemon=True)
-        if self.controlled:
-            helper.start()
-        try:
-            with deadline(seconds, what, self.describe):
-                return fn()
-        finally:
-            done.set()
-            if helper.is_alive():
-                helper.join(scale(10.0))
-
-    # -- settling and auditing ---------------------------------------------------------------
-
-    def _quiet(self) -> bool:
-        """True when every engine thread waits on a ``threading`` condition or event (and is
-        not just leaving a released gate) and no compiler runs."""
-        frames = sys._current_frames()
-        for ident, name in self.rig.engine_threads().items():
-            frame = frames.get(ident)
-            if frame is None or name.startswith("machine-"):
-                continue
-            if not _still_waiting(frame):
-                return False
-            while frame is not None:
-                if frame.f_code.co_name == "pass_point" and frame.f_code.co_filename == _GATES:
-                    return False    # released, not yet gone: it is about to move
-                frame = frame.f_back
-        return not self.rig.shim.running()
-
-    def _within_settle_time(self, predicate: Callable[[], bool], what: str) -> bool:
-        """Poll ``predicate`` for up to ``SETTLE_SECONDS`` (scaled); False when it never held
-        (the caller notes that: expiry is a finding of the run, not a harness failure)."""
-        try:
-            wait_for(predicate, SETTLE_SECONDS, what, poll=0.0005)
-        except DeadlineExceeded:
-            return False
-        return True
+        self.trace.mark(f"{who} lets the others run one pass")
+        self.pass_points(1)
+        return "pass"
 
     def settle(self) -> None:
-        """Wait until a point is held or the engine is idle; note it if that never comes."""
-        if self.controlled and not self._within_settle_time(
-                lambda: bool(self.held()) or self._quiet(), "a held point or an idle engine"):
-            self.note_uncontrolled("the engine neither reached a point nor went idle "
-                                   f"within {scale(SETTLE_SECONDS):.0f}s")
+        """Let every other thread run on to its next protocol point (or until it waits), then
+        record what the engine did.  Nothing moves while the machine holds the token, unless
+        threads outside the run move."""
+        if self.core is not None and self.controlled:
+            self.core.settle()
+        self._record()
+
+    def _record(self) -> None:
         self.audit()
         self._fingerprint = self._state()
 
-    def pass_points(self, n: int) -> None:
-        """Let the worker pass up to ``n`` held points, settling after each."""
-        for _ in range(n):
-            if self.release_next() is None:
-                break
-            self.settle()
+    def open_all(self) -> None:
+        """Stop scheduling: end the run and release every hold (teardown, finish)."""
+        self.controlled = False
+        self._pending_fault = None
+        self._stack.close()
+        if self.core is not None:
+            self.uncontrolled += self.core.uncontrolled
+            for note in self.core.notes:
+                self.note_uncontrolled(note)
+            self.core.uncontrolled = 0
+            self.core.notes.clear()
+        self.rig.host.release_all()
+        self.rig.shim.release_all()
+        self._hold = None
+
+    def client_call(self, fn: Callable[[], Any], what: str, seconds: float) -> Any:
+        """Run ``fn()``, a client call; when it waits for another thread, the run's
+        scheduler lets the others run.  ``DeadlineExceeded`` after ``scale(seconds)``."""
+        with deadline(seconds, what, self.describe):
+            return fn()
+
+    # -- free-running ---------------------------------------------------------------------
 
     def run_until_idle(self) -> None:
-        """Free-running: let the engine work until it is idle, running the host's postponed
-        jobs meanwhile (a copy job needs the main thread); noted if it is still busy after
-        ``SETTLE_SECONDS``."""
+        """Free-running: let the engine work until nothing happened for ``IDLE_SECONDS``
+        with no compiler running, running the host's postponed jobs meanwhile (a copy job
+        needs the main thread); noted if it is still busy after ``SETTLE_SECONDS``."""
         host = self.rig.host
+        last = [self._state(), time.monotonic()]
 
         def idle() -> bool:
-            host.check_ints()
-            return host.pending_postponed_jobs == 0 and self._quiet()
+            if host.pending_postponed_jobs:
+                host.check_ints()       # logged as an event: only when there is a job
+            now, state = time.monotonic(), self._state()
+            if state != last[0] or self.rig.shim.running() or host.pending_postponed_jobs:
+                last[:] = [state, now]
+                return False
+            return now - last[1] >= scale(IDLE_SECONDS)
 
-        if not self._within_settle_time(idle, "an idle engine"):
+        try:
+            wait_for(idle, SETTLE_SECONDS, "an idle engine", poll=0.001)
+        except DeadlineExceeded:
             self.trace.note(f"still busy after {scale(SETTLE_SECONDS):.0f}s")
         self.audit()
 
+    # -- auditing -------------------------------------------------------------------------
+
     def _state(self) -> tuple:
-        return (len(self.rig.host.events), len(self.rig.shim.invocations()),
-                tuple(h.point for h in self.held()))
+        return (len(self.rig.host.events), len(self.rig.shim.invocations()))
 
     def check_still(self) -> None:
         """Before a step: nothing may have moved since the last settle."""
@@ -320,10 +263,12 @@ class Scheduler:
         invocations = self.rig.shim.invocations()
         new_inv, self._seen_invocations = (invocations[self._seen_invocations:],
                                            len(invocations))
-        if not self.controlled:
+        if not self.controlled or self._raw:
             return
+        me = os.getpid()
         for inv in new_inv:
-            if inv.action == "run" and not self._rules_noted:
+            # A forked child's compiler runs are its own: the schedule never holds them.
+            if inv.action == "run" and inv.ppid == me and not self._rules_noted:
                 self.note_uncontrolled(f"compiler pid {inv.pid} ({inv.kind}) ran without "
                                        "being held")
 
@@ -332,12 +277,5 @@ class Scheduler:
         self.trace.note(f"UNCONTROLLED: {what}")
 
     def describe(self) -> str:
-        held = ", ".join(f"{h.thread} at {h.point}" for h in self.held()) or "nothing"
-        return f"scheduler: held {held}; passed {self.passed}\n{self.rig.shim.describe()}"
-
-
-def run_bounded(fn: Callable[[], Any], what: str, seconds: float) -> Any:
-    """``fn()`` under a deadline (for client calls that should not block at all);
-    ``DeadlineExceeded`` after ``scale(seconds)``."""
-    with deadline(seconds, what):
-        return fn()
+        run = self.core.describe() if self.core is not None else "free-running"
+        return f"{run}\n{self.rig.shim.describe()}"

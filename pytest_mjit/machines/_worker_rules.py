@@ -39,6 +39,14 @@ class SchedulerRules(RuleBasedStateMachine):
         self.sched.pass_points(n)
 
     @precondition(lambda self: _started(self) and self.sched.controlled)
+    @rule(n=st.integers(1, 12))
+    def worker_steps(self, n: int) -> None:
+        """Let the worker run ``n`` scheduling points of any kind (lock, wait, notify...), so
+        that it may stop between two critical sections; the next settle does not move it."""
+        self._step(f"worker_steps({n})")
+        self.sched.run_steps(n)
+
+    @precondition(lambda self: _started(self) and self.sched.controlled)
     @rule()
     def worker_run(self) -> None:
         """Let the worker pass every point it reaches until it holds nowhere (at most 32)."""

@@ -1,0 +1,330 @@
+"""pytest_mjit.sync: threading's objects outside a controlled run; inside one, a schedule
+fixed by the strategy, virtual timeouts, deadlock as a verdict, threads outside the run never
+blocked, and fork children that cannot hang on a parent's lock."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from pytest_mjit import sync
+from pytest_mjit._deadline import wait_for
+from pytest_mjit._sched import Scheduler
+from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, make_strategy
+from pytest_mjit._errors import MjitError
+
+
+def _run(body, strategy=None):
+    """``body()`` as the first thread of a fresh controlled run; (result, scheduler)."""
+    sched = Scheduler(strategy or RandomWalk(0, 0))
+    with sync.controlled_run(sched):
+        return body(), sched
+
+
+def _lost_update():
+    """Two threads increment a counter in two critical sections: a preemption between them
+    loses an update.  Returns (final count, order of increments)."""
+    lock = sync.Lock()
+    state = {"n": 0, "order": []}
+
+    def worker(i):
+        for _ in range(3):
+            with lock:
+                seen = state["n"]
+            sync.checkpoint("between")
+            with lock:
+                state["n"] = seen + 1
+                state["order"].append(i)
+
+    threads = [sync.Thread(target=worker, args=(i,), name=f"w{i}") for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return state["n"], tuple(state["order"])
+
+
+def test_outside_a_run_they_are_threadings_own():
+    assert type(sync.Lock()) is type(threading.Lock())
+    assert type(sync.RLock()) is type(threading.RLock())
+    assert isinstance(sync.Condition(), threading.Condition)
+    assert isinstance(sync.Event(), threading.Event)
+    seen = []
+    t = sync.Thread(target=seen.append, args=(1,), name="plain")
+    t.start()
+    t.join(10)
+    assert seen == [1] and not t.is_alive() and t.name == "plain"
+
+
+@pytest.mark.parametrize("strategy", ["random-walk", "pct"])
+def test_a_seed_fixes_the_schedule(strategy):
+    outcomes = set()
+    for seed in range(6):
+        spec = ScheduleSpec(strategy, seed, 3)
+        runs = [_run(_lost_update, make_strategy(spec, horizon=40)) for _ in range(3)]
+        results = {(r, s.schedule[-1] if s.schedule else "", s.points) for r, s in runs}
+        assert len(results) == 1, f"seed {seed} gave different schedules: {results}"
+        outcomes.add(runs[0][0])
+    assert len(outcomes) > 1, "every seed gave the same interleaving"
+    assert any(n < 6 for n, _ in outcomes), "no seed found the lost update"
+
+
+def test_bound_zero_never_preempts():
+    for seed in range(4):
+        (n, order), _ = _run(_lost_update, RandomWalk(seed, 0))
+        assert n == 6 and order in ((0, 0, 0, 1, 1, 1), (1, 1, 1, 0, 0, 0))
+
+
+def test_condition_and_event_under_control():
+    def body():
+        cond = sync.Condition(sync.Lock())
+        ready = sync.Event()
+        box = []
+
+        def producer():
+            with cond:
+                box.append("x")
+                cond.notify()
+            ready.set()
+
+        t = sync.Thread(target=producer, name="producer")
+        with cond:
+            t.start()
+            assert cond.wait_for(lambda: box, timeout=5)
+        assert ready.wait(5)
+        t.join()
+        # Nobody will set it: the timeout passes at once, virtually.
+        start = time.monotonic()
+        assert sync.Event().wait(30) is False
+        assert time.monotonic() - start < 10
+        return box
+
+    box, sched = _run(body, PCT(3, 2))
+    assert box == ["x"] and sched.points > 0
+
+
+def test_deadlock_is_a_verdict_naming_what_each_thread_waits_for():
+    def body():
+        a, b = sync.Lock(), sync.Lock()
+        b_taken = sync.Event()
+
+        def other():
+            with b:
+                b_taken.set()
+                with a:
+                    pass
+
+        t = sync.Thread(target=other, name="other")
+        with a:
+            t.start()
+            b_taken.wait()
+            with b:
+                pass
+
+    with pytest.raises(sync.Deadlock) as info:
+        _run(body)
+    assert set(info.value.waits) == {"MainThread", "other"}
+    assert all("lock" in what for what in info.value.waits.values())
+    wait_for(lambda: not any(t.name == "other" for t in threading.enumerate()), 10,
+             "the deadlocked thread to end once the run stopped")
+
+
+def test_a_thread_outside_the_run_is_counted_never_blocked():
+    def body():
+        lock = sync.Lock()
+        taken, go = threading.Event(), threading.Event()
+
+        def outsider():
+            with lock:
+                taken.set()
+                go.wait(10)
+
+        raw = threading.Thread(target=outsider, name="raw")
+        raw.start()
+        taken.wait(10)
+        threading.Timer(0.05, go.set).start()
+        with lock:      # held by a live thread outside the run: waited for, no verdict
+            pass
+        raw.join(10)
+
+    _, sched = _run(body)
+    assert sched.uncontrolled >= 2 and sched.deadlock is None
+
+
+def test_api_errors_match_threading():
+    def body():
+        lock = sync.Lock()
+        with pytest.raises(ValueError):
+            lock.acquire(False, 1)
+        with pytest.raises(RuntimeError):
+            lock.release()
+        with pytest.raises(RuntimeError):
+            sync.Condition(lock).wait(0)
+        rlock = sync.RLock()
+        with rlock:
+            with rlock:
+                assert not lock.locked()
+        assert lock.acquire(timeout=0) and not lock.acquire(timeout=0)
+        lock.release()
+
+    _run(body)
+    with pytest.raises(MjitError):
+        with sync.controlled_run(Scheduler(RandomWalk(0, 0))):
+            with sync.controlled_run(Scheduler(RandomWalk(0, 0))):
+                pass
+
+
+def test_a_join_with_timeout_passes_virtually():
+    def body():
+        stop = sync.Event()
+        t = sync.Thread(target=stop.wait, name="sleeper")
+        t.start()
+        t.join(0.01)
+        alive = t.is_alive()
+        stop.set()
+        t.join()
+        return alive, t.is_alive()
+
+    (alive, after), _ = _run(body)
+    assert alive and not after
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_fork_child_cannot_hang_on_a_lock_of_the_parent():
+    """A lock held by a parent thread that does not exist in the child: the child's own
+    controlled run ends with a deadlock verdict; outside a run the child gets threading's."""
+    def body():
+        lock, held, release = sync.Lock(), sync.Event(), sync.Event()
+
+        def holder():
+            with lock:
+                held.set()
+                release.wait()
+
+        t = sync.Thread(target=holder, name="holder")
+        t.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                plain = type(sync.Lock()) is type(threading.Lock())
+                try:
+                    with sync.controlled_run(Scheduler(RandomWalk(0, 0))):
+                        lock.acquire()
+                except sync.Deadlock:
+                    code = 0 if plain else 2
+            finally:
+                os._exit(code)
+        release.set()
+        t.join()
+        return pid
+
+    pid, _ = _run(body)
+    status = []
+    wait_for(lambda: status.append(os.waitpid(pid, os.WNOHANG)) or status[-1][0] == pid, 20,
+             "the forked child to exit")
+    assert os.waitstatus_to_exitcode(status[-1][1]) == 0
+
+
+def test_a_deadlock_in_a_condition_wait_leaves_the_other_threads_lock_alone():
+    """The verdict comes in ``wait``; the lock, now the other thread's, is not taken back
+    nor released by the ``with`` block, and the other thread runs to its end."""
+    done = []
+
+    def body():
+        cond, other = sync.Condition(sync.Lock()), sync.Lock()
+
+        def holder():
+            with cond:
+                with other:         # main holds it while it waits: nobody notifies
+                    done.append(True)
+
+        with other:
+            with cond:
+                sync.Thread(target=holder, name="holder").start()
+                cond.wait()
+
+    with pytest.raises(sync.Deadlock) as info:
+        _run(body)
+    assert "a notify of condition" in info.value.waits["MainThread"]
+    wait_for(lambda: done, 10, "the holder to finish once the run stopped")
+
+
+_C_CALLBACKS = r"""
+#include <pthread.h>
+typedef void (*cb_t)(void);
+int call_n(cb_t cb, int n) { for (int i = 0; i < n; i++) cb(); return n; }
+static void *run(void *arg) { ((cb_t)arg)(); return 0; }
+int call_on_new_thread(cb_t cb)
+{
+    pthread_t t;
+    if (pthread_create(&t, 0, run, (void *)cb) != 0) return -1;
+    return pthread_join(t, 0);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def c_callbacks(tmp_path_factory):
+    import ctypes
+    import shutil
+    import subprocess
+    cc = shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        pytest.skip("no C compiler")
+    d = tmp_path_factory.mktemp("ccb")
+    (d / "cb.c").write_text(_C_CALLBACKS)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(d / "cb.so"), str(d / "cb.c"),
+                    "-lpthread"], check=True, timeout=60)
+    return ctypes.CDLL(str(d / "cb.so")), ctypes.CFUNCTYPE(None)
+
+
+def test_c_code_calling_back_on_a_controlled_thread_is_scheduled(c_callbacks):
+    """A sync.Thread that runs C which calls back into Python: the callbacks' lock and
+    condition operations are scheduling points of that (controlled) thread."""
+    lib, cbtype = c_callbacks
+
+    def body():
+        cond = sync.Condition(sync.Lock())
+        count = [0]
+
+        def bump():
+            with cond:
+                count[0] += 1
+                cond.notify_all()
+
+        cb = cbtype(bump)
+        t = sync.Thread(target=lib.call_n, args=(cb, 3), name="c-worker")
+        with cond:
+            t.start()
+            assert cond.wait_for(lambda: count[0] == 3)
+        t.join()
+        return count[0]
+
+    n, sched = _run(body, PCT(5, 3, 30))
+    assert n == 3 and sched.uncontrolled == 0 and sched.points > 6
+
+
+def test_a_foreign_thread_calling_back_is_counted_never_blocked(c_callbacks):
+    """A thread created by C calling back into Python is outside the run: its operations are
+    the real ones, counted, and nothing is declared a deadlock while it lives."""
+    lib, cbtype = c_callbacks
+
+    def body():
+        lock, seen = sync.Lock(), []
+
+        def callback():
+            with lock:
+                seen.append(threading.get_ident())
+
+        cb = cbtype(callback)
+        assert lib.call_on_new_thread(cb) == 0
+        return seen
+
+    seen, sched = _run(body)
+    assert len(seen) == 1 and seen[0] != threading.get_ident()
+    assert sched.uncontrolled >= 2 and sched.deadlock is None
