@@ -11,6 +11,7 @@ import io
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
+from .. import sync
 from ..host._cbody import CCallCache, CInlineStorage
 from ._abi import (ABI_VERSION, ABORT, JOB_FUNC, OK, SERVICE_TYPES, THREAD_FUNC, COptions,
                    HostServices)
@@ -39,7 +40,7 @@ class Services:
         self._next_handle = 1
         self._handles_lock = threading.Lock()
         self._callbacks: list[Any] = []
-        self.threads: list[threading.Thread] = []
+        self.threads: list[Any] = []
         self._header = header_file.encode()
         self.options = options
         table = HostServices(abi_version=ABI_VERSION, size=ctypes.sizeof(HostServices),
@@ -154,7 +155,7 @@ class Services:
 
     def _thread_create(self, fn: int, arg: int, name: bytes, started: Any) -> None:
         func = THREAD_FUNC(fn)
-        thread = threading.Thread(target=func, args=(arg,), name=name.decode(), daemon=True)
+        thread = sync.Thread(target=func, args=(arg,), name=name.decode(), daemon=True)
         thread.start()
         self.threads.append(thread)
         _int_out(started, 1)

@@ -2,16 +2,18 @@
 ``rb_native_cond_*``), with pthread semantics: a condition is not bound to one mutex and a
 signal needs no lock held.
 
-Both are built on ``threading.Condition``, so a C engine's blocked thread waits exactly where
-the protocol machines see a Python engine's thread wait.  Every blocking step waits in slices
+Both are built on ``pytest_mjit.sync``'s lock and condition, so a C engine's threads are
+scheduled like a Python engine's: in a controlled run every lock and wait of the C is a
+scheduling point.  Every blocking step waits in slices
 and gives up with ABORT once the harness abandoned the engine, so a deadlocked C engine never
 holds a thread for ever."""
 
 from __future__ import annotations
 
 import collections
-import threading
 from typing import Callable
+
+from .. import sync
 
 from ._abi import ABORT, OK
 
@@ -25,7 +27,7 @@ class Mutex:
     """A non-recursive mutex."""
 
     def __init__(self, abandoned: Callable[[], bool]) -> None:
-        self._cv = threading.Condition(threading.Lock())
+        self._cv = sync.Condition(sync.Lock())
         self._held = False
         self._abandoned = abandoned
 
@@ -51,7 +53,7 @@ class Cond:
     """A condition variable: a signal marks the oldest waiter's ticket, a broadcast all."""
 
     def __init__(self, abandoned: Callable[[], bool]) -> None:
-        self._cv = threading.Condition(threading.Lock())
+        self._cv = sync.Condition(sync.Lock())
         self._tickets: collections.deque[list[bool]] = collections.deque()
         self._abandoned = abandoned
 
