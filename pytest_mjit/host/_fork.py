@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
@@ -12,7 +13,10 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any, Callable
 
+from .. import sync
 from .._deadline import scale
+from .._sched import Scheduler
+from .._schedules import RandomWalk
 
 if TYPE_CHECKING:
     from ._vm import Host
@@ -38,6 +42,7 @@ def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float) ->
     engine = host.engine
     if engine is not None:
         engine.pause(wait=False)
+    controlled = sync.current_run() is not None
     sys.stdout.flush()
     sys.stderr.flush()
     read_fd, write_fd = os.pipe()
@@ -50,7 +55,7 @@ def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float) ->
             engine.resume()
         raise
     if pid == 0:
-        _run_child(host, child_fn, read_fd, write_fd)
+        _run_child(host, child_fn, read_fd, write_fd, controlled)
     os.close(write_fd)
     host._log.record("fork", detail=f"child {pid}")
     try:
@@ -92,37 +97,48 @@ def _read_until_eof(fd: int, pid: int, limit: float) -> tuple[bytes, bool]:
 
 
 def _run_child(host: "Host", child_fn: Callable[["Host"], Any], read_fd: int,
-               write_fd: int) -> None:
-    """The child's whole life; it leaves only through ``os._exit`` (no pytest teardown)."""
+               write_fd: int, controlled: bool) -> None:
+    """The child's whole life; it leaves only through ``os._exit`` (no pytest teardown).
+    Forked from a controlled run, the child runs in a run of its own (a fixed, preemption-free
+    schedule), so that what it does is the same on every replay."""
     status = 1
     try:
         os.close(read_fd)
         host._after_fork_in_child()
-        engine = host.engine
-        result, errors = None, []
-        try:
-            if engine is not None:
-                engine.child_after_fork()
-            result = child_fn(host)
-        except BaseException:
-            errors.append(traceback.format_exc())
-        try:
-            if engine is not None and engine.enabled:
-                engine.finish()
-        except BaseException:
-            errors.append(traceback.format_exc())
-        error = "\n".join(errors) or None
-        try:
-            data = pickle.dumps((result, error))
-        except Exception as exc:
-            data = pickle.dumps((None, f"child result is not picklable: {exc!r}"))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view):]
-        status = 0 if error is None else 1
+        with contextlib.ExitStack() as stack:
+            if controlled:
+                stack.enter_context(sync.controlled_run(Scheduler(RandomWalk(0, 0))))
+            status = _child_body(host, child_fn, write_fd)
     finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
             os._exit(status)
+
+
+def _child_body(host: "Host", child_fn: Callable[["Host"], Any], write_fd: int) -> int:
+    """``child_after_fork``, ``child_fn`` and ``finish``; the result goes to ``write_fd``.
+    Returns the exit status."""
+    engine = host.engine
+    result, errors = None, []
+    try:
+        if engine is not None:
+            engine.child_after_fork()
+        result = child_fn(host)
+    except BaseException:
+        errors.append(traceback.format_exc())
+    try:
+        if engine is not None and engine.enabled:
+            engine.finish()
+    except BaseException:
+        errors.append(traceback.format_exc())
+    error = "\n".join(errors) or None
+    try:
+        data = pickle.dumps((result, error))
+    except Exception as exc:
+        data = pickle.dumps((None, f"child result is not picklable: {exc!r}"))
+    view = memoryview(data)
+    while view:
+        view = view[os.write(write_fd, view):]
+    return 0 if error is None else 1
