@@ -391,9 +391,16 @@ class Scheduler:
         self._by_ident.clear()
 
     def describe(self) -> str:
-        with self._cv:
+        # Called from a deadline's signal handler too, which may interrupt this very thread
+        # inside a critical section of the scheduler: never wait for its lock.
+        if not self._cv.acquire(timeout=0.5):
+            return (f"controlled run: (scheduler busy) {self.points} points, "
+                    f"{self.switches} switches")
+        try:
             states = ", ".join(repr(t) for t in self._threads)
             holder = self._current.name if self._current else "nobody"
+        finally:
+            self._cv.release()
         return (f"controlled run: token with {holder}; threads {states}; {self.points} points, "
                 f"{self.switches} switches; last switches:\n  "
                 + "\n  ".join(self.schedule[-12:]))
