@@ -50,7 +50,14 @@ def test_reference_runs_clean(request, tmp_path):
     assert run.compiles > 0, "no example compiled anything: the machine explores too little"
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+#: The mutants whose search runs in the default run; the others run with ``-m slow`` (each
+#: search, shrinking included, takes minutes on a loaded 2-core machine).
+DEFAULT_SEARCHES = {"sm_copy_off_main", "sm_in_jit_release_wakes_wrong_condition"}
+
+
+@pytest.mark.parametrize("mutant", [m if m in DEFAULT_SEARCHES else
+                                    pytest.param(m, marks=pytest.mark.slow)
+                                    for m in sorted(MUTANTS)])
 def test_mutant_is_found_and_shrunk(request, tmp_path, mutant):
     factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
     run = run_machine(_config(request, tmp_path, factory), seed=SEED)
