@@ -24,9 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_latency import _program, _until, bench_latency  # noqa: E402
+from bench_latency import _program, _until, bench_latency, raw_floor  # noqa: E402
 
-from mjit_ref import _dl  # noqa: E402
 from mjit_ref._log import Log  # noqa: E402
 from mjit_ref._toolchain import Toolchain  # noqa: E402
 from pytest_mjit import JitState, Options, is_compiled  # noqa: E402
@@ -67,27 +66,11 @@ def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
             if not is_compiled(func):
                 raise SystemExit(f"unit {i} failed to compile")
             _until(lambda: engine.stats()["compacted"] >= i, "a compaction", host)
-            floors.append(_floor(tc, tmp, func.unit_id, pch))
+            floors.append(raw_floor(tc, pch, func.unit_id, tmp))
     finally:
         engine.finish()
         host.close()
     return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
-
-
-def _floor(tc: Toolchain, tmp: str, unit_id: int, pch: str) -> float:
-    c_file = f"{tmp}/_ruby_mjit_p{os.getpid()}u{unit_id}.c"
-    o_file, so_file = f"{tmp}/raw{unit_id}.o", f"{tmp}/raw{unit_id}.so"
-    start = time.perf_counter()
-    ok = (tc.exec_process(tc.compile_argv(c_file, o_file, pch)) == 0
-          and tc.exec_process(tc.link_argv([o_file], so_file)) == 0)
-    handle = _dl.dlopen(so_file) if ok else None
-    ok = ok and handle is not None and _dl.dlsym(handle, f"_mjit{unit_id}") is not None
-    elapsed = time.perf_counter() - start
-    if handle is not None:
-        _dl.dlclose(handle)
-    if not ok:
-        raise SystemExit(f"raw toolchain failed on {c_file}")
-    return elapsed
 
 
 def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[float, float]:

@@ -77,20 +77,20 @@ def bench_latency(cc: str, units: int, tmp: str) -> dict:
                 raise SystemExit(f"unit {i} failed to compile")
             # Let the compaction that follows every publish end before the next unit.
             _until(lambda: engine.stats()["compact_units"] >= i, "a compaction", host)
-            floors.append(_raw_floor(engine, iseq.body.jit_func.unit_id, tmp))
+            floors.append(raw_floor(engine.toolchain, engine.pch_file,
+                                    iseq.body.jit_func.unit_id, tmp))
     finally:
         engine.finish()
         host.close()
     return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
 
 
-def _raw_floor(engine, unit_id: int, tmp: str) -> float:
-    """The same .c through the same compile and link argv, then dlopen."""
-    tc = engine.toolchain
+def raw_floor(tc, pch_file: str, unit_id: int, tmp: str) -> float:
+    """Unit ``unit_id``'s .c through toolchain ``tc``'s compile and link argv, then dlopen."""
     c_file = f"{tmp}/_ruby_mjit_p{os.getpid()}u{unit_id}.c"
     o_file, so_file = f"{tmp}/raw{unit_id}.o", f"{tmp}/raw{unit_id}.so"
     start = time.perf_counter()
-    ok = (tc.exec_process(tc.compile_argv(c_file, o_file, engine.pch_file)) == 0
+    ok = (tc.exec_process(tc.compile_argv(c_file, o_file, pch_file)) == 0
           and tc.exec_process(tc.link_argv([o_file], so_file)) == 0)
     handle = _dl.dlopen(so_file) if ok else None
     ok = ok and handle is not None and _dl.dlsym(handle, f"_mjit{unit_id}") is not None
