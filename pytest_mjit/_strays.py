@@ -97,5 +97,8 @@ def _system_dirs() -> tuple[str, ...]:
 
 def foreign_maps(maps: set[Mapping], tmp_dir: Path) -> set[Mapping]:
     """Mapped libraries that come neither from ``tmp_dir`` nor from the system or Python."""
+    from ._cengine._abi import is_engine_copy
+
     allowed = _system_dirs() + (os.path.join(os.path.realpath(tmp_dir), ""),)
-    return {m for m in maps if not os.path.realpath(m.path).startswith(allowed)}
+    return {m for m in maps
+            if not os.path.realpath(m.path).startswith(allowed) and not is_engine_copy(m.path)}

@@ -16,7 +16,8 @@ from ..host._cbody import CCallCache, CInlineStorage
 
 __all__ = [
     "ABI_VERSION", "OK", "ERROR", "ABORT", "HostServices", "COptions", "EngineInfo",
-    "JOB_FUNC", "THREAD_FUNC", "load_private_copy", "HEADER_DIR",
+    "JOB_FUNC", "THREAD_FUNC", "load_private_copy", "HEADER_DIR", "COPY_PREFIX",
+    "is_engine_copy",
 ]
 
 ABI_VERSION = 1
@@ -24,6 +25,9 @@ OK, ERROR, ABORT = 0, 1, 2
 
 #: Where ``pytest_mjit_engine.h`` is installed (``-I`` this to build a C engine).
 HEADER_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
+
+#: Name prefix of the private copies of C engine libraries, made in the system tmp dir.
+COPY_PREFIX = "pytest-mjit-engine-"
 
 JOB_FUNC = CFUNCTYPE(None, c_void_p)
 THREAD_FUNC = CFUNCTYPE(None, c_void_p)
@@ -96,13 +100,20 @@ _ENTRY_POINTS = {
 }
 
 
+def is_engine_copy(path: str) -> bool:
+    """True for the path of a private copy of a C engine library (the engine itself, loaded
+    for as long as the process lives, not code an engine produced)."""
+    return (os.path.dirname(os.path.realpath(path)) == os.path.realpath(tempfile.gettempdir())
+            and os.path.basename(path).startswith(COPY_PREFIX))
+
+
 def load_private_copy(path: str) -> ctypes.CDLL:
     """Load a copy of the engine library ``path`` that shares no state with other copies.
 
     A C engine keeps its state in statics, so each engine instance gets its own copy (loaded
     with RTLD_LOCAL, the file unlinked once mapped).  Raises ``MjitError`` naming a missing
     entry point or a library that does not load."""
-    fd, copy = tempfile.mkstemp(prefix="pytest-mjit-engine-", suffix=".so")
+    fd, copy = tempfile.mkstemp(prefix=COPY_PREFIX, suffix=".so")
     try:
         with os.fdopen(fd, "wb") as dst, open(path, "rb") as src:
             shutil.copyfileobj(src, dst)
