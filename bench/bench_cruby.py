@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -24,11 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_latency import _program, _until, bench_latency, raw_floor  # noqa: E402
+from bench_latency import _program, _until, bench_latency, raw_floor, time_units  # noqa: E402
 
 from mjit_ref._log import Log  # noqa: E402
 from mjit_ref._toolchain import Toolchain  # noqa: E402
-from pytest_mjit import JitState, Options, is_compiled  # noqa: E402
+from pytest_mjit import Options  # noqa: E402
 from pytest_mjit.cruby import CRubyProfile  # noqa: E402
 from pytest_mjit.host import Host  # noqa: E402
 
@@ -52,25 +51,14 @@ def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
     engine = profile(host, options)
     host.attach(engine)
     engine.init()
-    latencies, floors = [], []
     tc = _toolchain(cc)
     pch = f"{tmp}/_ruby_mjit_hp{os.getpid()}u0.h.gch"
     try:
-        for i in range(units):
-            iseq = _program(host, i + 1)
-            start = time.perf_counter()
-            engine.add_iseq_to_process(iseq)
-            _until(lambda: iseq.body.jit_func != JitState.NOT_READY, "a publish", host)
-            latencies.append(time.perf_counter() - start)
-            func = iseq.body.jit_func
-            if not is_compiled(func):
-                raise SystemExit(f"unit {i} failed to compile")
-            _until(lambda: engine.stats()["compacted"] >= i, "a compaction", host)
-            floors.append(raw_floor(tc, pch, func.unit_id, tmp))
+        return time_units(host, engine, units, tmp, lambda: engine.stats()["compacted"],
+                          lambda uid: raw_floor(tc, pch, uid, tmp))
     finally:
         engine.finish()
         host.close()
-    return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
 
 
 def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[float, float]:

@@ -59,6 +59,24 @@ def _program(host: Host, i: int):
     return host.define(f"bench{i}", code, argc=1, nlocals=2)
 
 
+def time_units(host, engine, units: int, tmp: str, compacted, floor) -> dict:
+    """Median per-unit latency (enqueue to published jit_func) of ``units`` methods on an
+    initialised ``engine``, and median ``floor(unit_id)``; ``compacted()`` counts the
+    engine's compactions (each publish is followed by one, let it end first)."""
+    latencies, floors = [], []
+    for i in range(units):
+        iseq = _program(host, i + 1)
+        start = time.perf_counter()
+        engine.add_iseq_to_process(iseq)
+        _until(lambda: iseq.body.jit_func != JitState.NOT_READY, "a publish", host)
+        latencies.append(time.perf_counter() - start)
+        if not is_compiled(iseq.body.jit_func):
+            raise SystemExit(f"unit {i} failed to compile")
+        _until(lambda: compacted() >= i, "a compaction", host)
+        floors.append(floor(iseq.body.jit_func.unit_id))
+    return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
+
+
 def bench_latency(cc: str, units: int, tmp: str) -> dict:
     options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True)
     host = Host(options)
@@ -66,23 +84,11 @@ def bench_latency(cc: str, units: int, tmp: str) -> dict:
     host.attach(engine)
     engine.init()
     try:
-        latencies, floors = [], []
-        for i in range(units):
-            iseq = _program(host, i + 1)
-            start = time.perf_counter()
-            engine.add_iseq_to_process(iseq)
-            _until(lambda: iseq.body.jit_func != JitState.NOT_READY, "a publish", host)
-            latencies.append(time.perf_counter() - start)
-            if not is_compiled(iseq.body.jit_func):
-                raise SystemExit(f"unit {i} failed to compile")
-            # Let the compaction that follows every publish end before the next unit.
-            _until(lambda: engine.stats()["compact_units"] >= i, "a compaction", host)
-            floors.append(raw_floor(engine.toolchain, engine.pch_file,
-                                    iseq.body.jit_func.unit_id, tmp))
+        return time_units(host, engine, units, tmp, lambda: engine.stats()["compact_units"],
+                          lambda uid: raw_floor(engine.toolchain, engine.pch_file, uid, tmp))
     finally:
         engine.finish()
         host.close()
-    return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
 
 
 def raw_floor(tc, pch_file: str, unit_id: int, tmp: str) -> float:

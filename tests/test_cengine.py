@@ -41,18 +41,10 @@ def stuck(tmp_path):
     engine.finish()
     # Its worker ignores finish; abandoning the engine is what makes it unwind.
     engine.abandon(MjitError("the test is over"))
-    workers = [t for t in threading.enumerate() if t.name == "stuck-worker"]
-    assert _wait_until(lambda: not any(t.is_alive() for t in workers), 5.0)
+    for worker in [t for t in threading.enumerate() if t.name == "stuck-worker"]:
+        worker.join(5.0)
+        assert not worker.is_alive()
     host.close()
-
-
-def _wait_until(predicate, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_c_engine_reads_and_writes_the_body_in_place(stuck):
@@ -76,7 +68,8 @@ def test_blocked_c_engine_is_abandoned_at_the_deadline(stuck):
     assert time.monotonic() - started < 5
     assert engine.abandoned
     # Its worker, blocked on a condition, gives up too and ends.
-    assert _wait_until(lambda: not worker[0].is_alive(), 5.0)
+    worker[0].join(5.0)
+    assert not worker[0].is_alive()
     assert engine.stats()["gave_up"] == 2
     with pytest.raises(MjitError, match="abandoned"):
         engine.pause()
