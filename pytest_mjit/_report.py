@@ -18,10 +18,10 @@ from ._text import REASON_LENGTH, markdown_text
 
 __all__ = ["TestRecord", "Results", "clause_status", "certificate", "build_report",
            "write_reports", "write_unfinished", "markdown", "area_lines", "blame", "STATUSES",
-           "SCHEMA", "FAILED_CLAUSES"]
+           "SCHEMA", "FAILED_CLAUSES", "DEADLINE_REASON"]
 
 SCHEMA = "pytest-mjit-report/1"
-#: How the reason of a test whose harness deadline expired begins (plugin.py writes it).
+#: How the reason of a test whose harness deadline expired begins (the plugin writes it).
 DEADLINE_REASON = "harness deadline expired"
 STATUSES = ("PASS", "FAIL", "XFAIL", "XPASS", "UNSUPPORTED", "UNRESOLVED")
 

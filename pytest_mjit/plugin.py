@@ -16,7 +16,8 @@ from ._errors import MjitError
 from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
                         mjit_tmpdir, session_of)
-from ._report import Results, area_lines, build_report, write_reports, write_unfinished
+from ._report import (DEADLINE_REASON, Results, area_lines, build_report, write_reports,
+                      write_unfinished)
 from ._results import exit_description
 from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
                        worker_exit_status)
@@ -279,7 +280,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     if expired is None:
         return
     report.user_properties.append(
-        ("mjit_unresolved", f"harness deadline expired in {call.when}: "
+        ("mjit_unresolved", f"{DEADLINE_REASON} in {call.when}: "
          + str(expired).splitlines()[0]))
     test = item.stash.get(TEST_KEY, None)
     if test is not None:

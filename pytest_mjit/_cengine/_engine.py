@@ -112,10 +112,6 @@ class CEngine:
             raise MjitError(f"the C engine passed 0x{address:x}, which is no ISeq of this host")
         return iseq
 
-    def frames(self) -> tuple[list[Any], list[Any]]:
-        """ISeqs on the main thread's stack and on suspended continuations."""
-        self.host.iseqs_on_stack()    # records a violation off the main thread
-        return list(self.host._frames), list(self.host._held)
 
     def observe_copy(self, address: int) -> tuple[list, list] | None:
         """The main thread copies ``address``'s caches for the worker (the copy job)."""

@@ -141,7 +141,7 @@ class Services:
         self._engine.host.sleep(seconds)
 
     def _iseqs_on_stack(self, out: Any, cap: int, count: Any, n_threads: Any) -> None:
-        on_thread, on_cont = self._engine.frames()
+        on_thread, on_cont = self._engine.host.frames_on_stack()
         every = on_thread + on_cont
         for i, iseq in enumerate(every[:cap]):
             out[i] = iseq.c_address

@@ -337,8 +337,15 @@ class Host:
 
     def iseqs_on_stack(self) -> list[ISeq]:
         """ISeqs with a frame on the stack, or held by ``host.frame``.  Main thread only."""
+        running, held = self.frames_on_stack()
+        return list(dict.fromkeys(running + held))
+
+    def frames_on_stack(self) -> tuple[list[ISeq], list[ISeq]]:
+        """The ISeqs of the running frames (outermost first) and those held by ``host.frame``
+        (suspended continuations), apart, as CRuby keeps threads' and continuations' stacks.
+        Main thread only."""
         self._on_main("iseqs_on_stack")
-        return list(dict.fromkeys(self._frames + self._held))
+        return list(self._frames), list(self._held)
 
     @property
     def pending_postponed_jobs(self) -> int:
