@@ -254,6 +254,31 @@ def new_threads(before: dict, *helpers: Helper) -> dict:
             if t.ident is not None and t.ident not in before and t.ident not in skip}
 
 
+#: Seconds (before scaling) a stopped engine thread may take to leave its start routine.
+EXIT_WAIT = 3.0
+
+
+def threads_left(before: dict, *helpers: Helper, expect: int = 0,
+                 timeout: float = EXIT_WAIT) -> dict:
+    """``new_threads(before, *helpers)`` once at most ``expect`` of them are alive, or as they
+    are when ``timeout`` expires, joining them meanwhile.  A worker told to stop may still be
+    leaving its start routine when the client call returns (CRuby's worker sets
+    ``worker_stopped`` as its last store, STOP-1); it must then end on its own, without the
+    main thread doing anything."""
+    end = time.monotonic() + scale(timeout)
+    while True:
+        alive = new_threads(before, *helpers)
+        left = end - time.monotonic()
+        if len(alive) <= expect or left <= 0:
+            return alive
+        for thread in threading.enumerate():
+            if thread.ident in alive:
+                try:
+                    thread.join(min(0.05, left))
+                except AssertionError:  # a thread not started by threading cannot be joined
+                    pass
+
+
 def release_after(host, kind: str, since: int, opener, timeout: float = STEP_WAIT) -> Helper:
     """A helper that calls ``opener.release()`` once the host logs an event of ``kind`` after
     its first ``since`` events (e.g. ``check_ints``: the main thread runs the engine's stop

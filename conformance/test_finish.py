@@ -7,7 +7,7 @@ from pytest_mjit import EngineStateError, JitState, is_compiled
 from pytest_mjit._observe import child_processes, python_threads
 
 from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compile_methods,
-                       compiled, define_affine, new_threads, release_after, settle)
+                       compiled, define_affine, release_after, settle, threads_left)
 
 
 
@@ -25,9 +25,9 @@ def test_finish_leaves_no_thread_and_no_compiler(mjit_start, mjit_cc):
     helper = release_after(host, "check_ints", len(host.events), hold)
     with bounded(STOP_WAIT, "finish during a compile"):
         engine.finish()
-    threads = new_threads(before, helper)
     compilers = mjit_cc.running()
     processes = sorted(c.pid for c in child_processes() if c.pid not in children)
+    threads = threads_left(before, helper)
     helper.join()
     assert not threads, f"engine threads survive finish: {threads}"
     assert not compilers, f"compilers survive finish: {[i.pid for i in compilers]}"
@@ -136,7 +136,7 @@ def test_finish_is_idempotent_and_later_calls_do_nothing(mjit_start, mjit_cc):
     assert late.body.jit_func == JitState.NOT_ADDED
     assert not is_compiled(m.body.jit_func)
     assert len(mjit_cc.invocations()) == runs, "a compiler ran after finish"
-    assert not new_threads(before), "a client call after finish started a thread"
+    assert not threads_left(before), "a client call after finish started a thread"
     late_events = [e for e in host.events[events:]
                    if e.kind in ("generate_code:enter", "postponed:register", "violation")]
     assert not late_events, f"the engine still worked after finish: {late_events}"

@@ -11,7 +11,7 @@ from pytest_mjit._deadline import wait_for
 from pytest_mjit._observe import python_threads
 
 from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compile_methods,
-                       compiled, define_affine, library_of, new_threads, release_after,
+                       compiled, define_affine, library_of, release_after, threads_left,
                        runs_compiled, wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("fork")
@@ -48,8 +48,9 @@ def test_parent_and_child_each_have_one_working_worker(mjit_start):
     threads, works = fork(host, child).result
     assert threads == 1, f"the child runs {threads} engine threads, not one"
     assert works, "the child's engine did not compile a new method"
-    assert len(new_threads(before)) == 1, \
-        f"the parent runs engine threads {new_threads(before)}, not exactly one"
+    parent_threads = threads_left(before, expect=1)
+    assert len(parent_threads) == 1, \
+        f"the parent runs engine threads {parent_threads}, not exactly one"
     m, = compile_methods(host, engine, 2, prefix="after")
     assert runs_compiled(host, m, 3)
 

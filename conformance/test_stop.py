@@ -9,7 +9,7 @@ from pytest_mjit._observe import python_threads
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue,
                        compile_methods, compiled, define_affine, define_caller,
-                       frames_on_stack, new_threads, release_after, settle)
+                       frames_on_stack, new_threads, release_after, settle, threads_left)
 
 
 @pytest.mark.mjit_clause("STOP-1")
@@ -28,12 +28,13 @@ def test_pause_without_wait_returns_after_the_worker_ended(mjit_start, mjit_cc, 
     helper = release_after(host, "check_ints", len(host.events), hold)
     with bounded(STOP_WAIT, "pause(wait=False) during a compile"):
         assert engine.pause(wait=False) is True
-    still = {i: n for i, n in python_threads().items() if i in workers}
-    assert not still, f"pause returned while engine threads still run: {still}"
-    helper.join()
+    compilers = mjit_cc.running()
     leftovers = sorted(f for f in mjit_observe.files() if f.endswith((".c", ".so")))
+    still = {i: n for i, n in threads_left(before, helper).items() if i in workers}
+    helper.join()
+    assert not compilers, "a compiler is still running after pause returned"
     assert not leftovers, f"the interrupted unit left files behind: {leftovers}"
-    assert not mjit_cc.running(), "a compiler is still running after pause returned"
+    assert not still, f"engine threads still run after pause returned: {still}"
 
 
 @pytest.mark.mjit_clause("STOP-2")
@@ -140,7 +141,7 @@ def test_resume_compiles_the_queued_units(mjit_start):
     host, engine = mjit_start()
     with bounded(STOP_WAIT, "pause"):
         assert engine.pause(wait=False) is True
-    assert not new_threads(before)
+    assert not threads_left(before), "an engine thread still runs after pause returned"
     methods = [define_affine(host, f"m{k}", k) for k in (1, 2)]
     for m in methods:
         call_to_enqueue(host, m, host.options.min_calls)
