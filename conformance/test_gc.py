@@ -45,13 +45,9 @@ def test_no_code_generation_inside_gc(mjit_start, mjit_tmpdir):
     assert not host.violations
 
 
-@pytest.mark.mjit_clause("GC-2")
-def test_gc_start_hook_waits_for_running_generation(mjit_host, mjit_engine):
-    """gc_start_hook called while generate_code runs returns only after it ended."""
-    host, engine = mjit_host, mjit_engine
-    m = define_affine(host, "m", 4)
-    gate = host.gate("generate_code:exit", m)
-    call_to_enqueue(host, m, host.options.min_calls)
+def _gc_while_held_at_exit(host, gate, iseq):
+    """With the worker held at ``gate`` (``generate_code:exit`` of ``iseq``), run a GC whose
+    gc_begin opens the gate; assert that gc_start_hook returned only after generation ended."""
     gate.wait_reached()
     # The gate opens once the main thread is inside gc_begin: a correct hook is blocked.
     helper = release_on_event(host, "gc_start_hook:enter", gate)
@@ -59,9 +55,40 @@ def test_gc_start_hook_waits_for_running_generation(mjit_host, mjit_engine):
         helper.join()
         host.gc_sweep()
     events = host.events
-    assert event_index(events, "generate_code:exit", m) < event_index(events, "gc_start_hook:exit"), \
+    ended = event_index(events, "generate_code:exit", iseq)
+    assert ended is not None and ended < event_index(events, "gc_start_hook:exit"), \
         "gc_start_hook returned while generate_code was still running"
+
+
+@pytest.mark.mjit_clause("GC-2")
+def test_gc_start_hook_waits_for_running_generation(mjit_host, mjit_engine):
+    """gc_start_hook called while generate_code runs returns only after it ended."""
+    host, engine = mjit_host, mjit_engine
+    m = define_affine(host, "m", 4)
+    gate = host.gate("generate_code:exit", m)
+    call_to_enqueue(host, m, host.options.min_calls)
+    _gc_while_held_at_exit(host, gate, m)
     compiled(host, engine, m)
+    assert not host.violations
+
+
+@pytest.mark.mjit_clause("GC-2")
+def test_gc_start_hook_waits_for_generation_after_a_copy_job(mjit_host, mjit_engine):
+    """Once the copy job ended, GC is kept out again: gc_start_hook called while generate_code
+    goes on after the caches were copied returns only after it ended."""
+    host, engine = mjit_host, mjit_engine
+    caller = define_caller(host, define_affine(host, "callee", 4))
+    gate = host.gate("generate_code:exit", caller)
+    call_to_enqueue(host, caller, host.options.min_calls)
+
+    def held_after_copy() -> bool:
+        host.check_ints()             # runs the copy job once the worker registered it
+        return gate.reached
+    wait_for(held_after_copy, STEP_WAIT, "the caller's generation to end its copy job")
+    assert [e.iseq for e in host.events_of("copy_caches")] == [caller.id]
+    _gc_while_held_at_exit(host, gate, caller)
+    compiled(host, engine, caller)
+    assert runs_compiled(host, caller, 3)
     assert not host.violations
 
 

@@ -8,20 +8,24 @@ import pytest
 
 from pytest_mjit import JitState, is_compiled
 
+from pytest_mjit.host import Insn
+
 from ._support import (call_to_enqueue, compiled, define_affine, frames_on_stack,
-                       unit_file_names, unit_library_mapped)
+                       runs_compiled, unit_file_names, unit_library_mapped)
 
 pytestmark = pytest.mark.mjit_requires("unload")
 
 
-def fill_cache(mjit_cc, mjit_start, size: int, **overrides):
+def fill_cache(mjit_cc, mjit_start, size: int, define_m0=None, **overrides):
     """Start an engine with ``max_cache_size=size`` and compile ``size`` methods m0..m<size-1>;
-    m<i> ends with ``min_calls + i`` calls, so m0 is the least called."""
+    m<i> ends with ``min_calls + i`` calls, so m0 is the least called.  ``define_m0(host)``,
+    when given, defines m0 (it is called with 1, like the others)."""
     # Outside wait mode, queueing them all behind the PCH build spares a compaction per unit.
     waits = overrides.get("wait", mjit_start.options.wait)
     pch = None if waits else mjit_cc.hold(kind="pch")
     host, engine = mjit_start(max_cache_size=size, **overrides)
-    iseqs = [define_affine(host, f"m{i}", i + 2) for i in range(size)]
+    first = define_affine(host, "m0", 2) if define_m0 is None else define_m0(host)
+    iseqs = [first] + [define_affine(host, f"m{i}", i + 2) for i in range(1, size)]
     min_calls = host.options.min_calls
     for iseq in iseqs:
         call_to_enqueue(host, iseq, min_calls)
@@ -67,6 +71,37 @@ def test_code_on_a_stack_is_not_unloaded(mjit_cc, mjit_start):
         compiled(host, engine, extra)
     assert compiled_names(ms) == [m.name for m in ms if m is not ms[2]]
     assert host.call(ms[0], 4) == host.interpret(ms[0], 4)
+
+
+def define_calling_on_zero(host, callee, name: str):
+    """``name(x) = x != 0 ? 2 : callee(0)``: called with 1 it calls nothing."""
+    code = [Insn("arg", 0), Insn("branchif", 5), Insn("arg", 0), Insn("call", 0, 1),
+            Insn("ret"), Insn("push", 2), Insn("ret")]
+    return host.define(name, code, argc=1, calls=[callee])
+
+
+@pytest.mark.mjit_clause("UNLOAD-2")
+def test_code_of_a_running_frame_is_not_unloaded(mjit_cc, mjit_start):
+    """The least-called method is running (in the interpreter, as a call begun before its
+    code was ready) when a call it makes enqueues a method into the full cache: its code
+    stays, the second least-called goes."""
+    extras = []
+
+    def define_m0(host):
+        extras.append(define_affine(host, "extra", 1000))
+        return define_calling_on_zero(host, extras[0], "m0")
+    host, engine, ms = fill_cache(mjit_cc, mjit_start, 10, define_m0=define_m0)
+    running, extra = ms[0], extras[0]
+    assert is_compiled(running.body.jit_func)
+    call_to_enqueue(host, extra, host.options.min_calls - 1)
+    # The call of extra inside m0 is the one that hands it to the engine; m0's frame is on
+    # the running thread's stack meanwhile, not held as a continuation.
+    since = len(host.events)
+    assert host.interpret(running, 0) == 1000
+    assert [e.iseq for e in host.events[since:] if e.kind == "enqueue"] == [extra.id]
+    compiled(host, engine, extra)
+    assert compiled_names(ms) == [m.name for m in ms if m is not ms[1]]
+    assert runs_compiled(host, running, 0)
 
 
 @pytest.mark.mjit_clause("UNLOAD-3")

@@ -10,8 +10,3 @@ create_engine = patch(__name__, "mjit.c",
                            "        mark_ec_units(th->ec);\n"
                            "    }\n"),
                       new="")
-
-SUITE_GAP = ("UNLOAD-2's tests hold frames with host.frame, which the CRuby profile hands to "
-             "unload_units as a saved continuation; no test has a compiled method's frame on "
-             "the running thread's stack when units are unloaded (the frames there are of "
-             "methods being called, whose units are not active yet).")
