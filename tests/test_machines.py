@@ -169,3 +169,26 @@ def test_a_failure_names_the_clauses_of_its_problems():
                                      ProtocolViolation("b", ("GC-2",))])
     assert run(flaky).clauses == ("GC-1", "GC-2")
     assert "failed clause(s): STOP-2" in run(ProtocolViolation("stuck", ("STOP-2",))).describe()
+
+
+def test_an_example_is_bounded_like_a_test(request):
+    """A protocol-machine test uses no engine fixture: each example's rig opens the per-test
+    bound itself, and a deadline inside it still works."""
+    import dataclasses
+    import time
+    from pytest_mjit.machines._rig import Rig
+    from pytest_mjit.testing import DeadlineExceeded, active_deadlines, deadline, scale
+    config = request.getfixturevalue("mjit_machine_config")
+    rig = Rig(dataclasses.replace(config, preset=dataclasses.replace(config.preset,
+                                                                      test_timeout=0.3)))
+    try:
+        with pytest.raises(DeadlineExceeded) as inner:
+            with deadline(0.05, "a client call"):
+                time.sleep(scale(10.0))
+        with pytest.raises(DeadlineExceeded) as outer:
+            time.sleep(scale(10.0))
+    finally:
+        rig.close()
+    assert "expired: a client call" in str(inner.value)
+    assert "expired: protocol machine example" in str(outer.value)
+    assert active_deadlines() == []

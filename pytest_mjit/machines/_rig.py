@@ -28,6 +28,7 @@ __all__ = ["RigConfig", "Rig", "FINISH_SECONDS", "LEFTOVER_GRACE"]
 FINISH_SECONDS = 30.0
 #: Seconds (scaled) threads and compiler processes get to go away after ``finish``.
 LEFTOVER_GRACE = 5.0
+_EXAMPLE = "protocol machine example"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +97,18 @@ class Rig:
 
     def __init__(self, config: RigConfig) -> None:
         self.config = config
+        # armed first: the watchdog process starts on first use and is no child of the engine
+        self._watched = contextlib.ExitStack()
+        if config.watchdog is not None:
+            self._watched.enter_context(config.watchdog.armed(
+                scale(config.preset.test_timeout + GRACE + FINISH_SECONDS), _EXAMPLE))
+        try:
+            self._build(config)
+        except BaseException:
+            self._watched.close()
+            raise
+
+    def _build(self, config: RigConfig) -> None:
         self.threads_before = python_threads()
         self.children_before = {c.pid for c in child_processes()}
         self.maps_before = mapped_libraries()
@@ -112,12 +125,8 @@ class Rig:
         self.engine: Any = None
         self.finished = False
         self.started_at = time.monotonic()
-        self._watched, self._limit = contextlib.ExitStack(), contextlib.ExitStack()
-        what = "protocol machine example"
-        if config.watchdog is not None:
-            self._watched.enter_context(config.watchdog.armed(
-                scale(config.preset.test_timeout + GRACE + FINISH_SECONDS), what))
-        self._limit.enter_context(deadline(config.preset.test_timeout, what))
+        self._limit = contextlib.ExitStack()
+        self._limit.enter_context(deadline(config.preset.test_timeout, _EXAMPLE))
 
     def start(self) -> None:
         """Create the engine, attach it and ``init`` it."""
