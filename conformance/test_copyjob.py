@@ -7,6 +7,7 @@ import pytest
 
 from pytest_mjit import JitState, is_compiled
 from pytest_mjit.testing import wait_for
+
 from ._support import (STEP_WAIT, bounded, call_to_enqueue, compiled, define_affine,
                        define_caller, define_const_reader, gc_open,
                        release_on_event, runs_compiled, settle_without_jobs)

@@ -5,6 +5,7 @@ import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled
 from pytest_mjit.testing import child_processes, python_threads
+
 from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compile_methods,
                        compiled, define_affine, new_threads, release_after, settle)
 

@@ -6,6 +6,7 @@ import pytest
 
 from pytest_mjit import JitState
 from pytest_mjit.testing import wait_for
+
 from ._support import (STEP_WAIT, any_unit_files, bounded, call_to_enqueue, compiled,
                        define_affine, define_caller, event_index, gc_open,
                        release_on_event, runs_compiled, settle)

@@ -10,6 +10,7 @@ from test_host_support import add_iseq, make_host
 
 from pytest_mjit import MjitError
 from pytest_mjit.testing import wait_event
+
 @pytest.fixture
 def vm():
     host, engine = make_host()

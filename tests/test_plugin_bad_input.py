@@ -18,6 +18,7 @@ import pytest
 from pytest_mjit import _config, _options, _suite
 from pytest_mjit import MjitError
 from pytest_mjit.testing import mapped_libraries
+
 pytest_plugins = ["pytester"]
 
 HARNESS_TESTS = """

@@ -105,6 +105,7 @@ def test_a_blamed_failure_fails_only_the_clauses_it_names(pytester, out_dir):
     pytester.makepyfile("""
         import pytest
         from pytest_mjit.testing import blame
+
         @pytest.mark.mjit_clause("GC-1")
         @pytest.mark.mjit_clause("GC-2")
         @pytest.mark.mjit_clause("GC-4")

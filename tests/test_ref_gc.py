@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from pytest_mjit.testing import wait_for
-from pytest_mjit.testing import deadline
+from pytest_mjit.testing import deadline, wait_for
+
 from test_ref_support import (WAIT, Insn, JitState, compiled, define_caller, define_sum,
                               engine_files, families, unit_files, settle, started, wait_idle)
 

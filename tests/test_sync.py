@@ -15,6 +15,7 @@ from pytest_mjit.testing import wait_for
 from pytest_mjit._sched import Scheduler
 from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, make_strategy
 from pytest_mjit import MjitError
+
 def _run(body, strategy=None):
     """``body()`` as the first thread of a fresh controlled run; (result, scheduler)."""
     sched = Scheduler(strategy or RandomWalk(0, 0))
