@@ -26,14 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_mjit._config import find_compiler  # noqa: E402
-from pytest_mjit._presets import PRESETS  # noqa: E402
-from pytest_mjit._shim import build_shim  # noqa: E402
-from pytest_mjit.host import write_header  # noqa: E402
 from pytest_mjit.machines import RigConfig, run_machine  # noqa: E402
 from pytest_mjit import sync  # noqa: E402
-from pytest_mjit._sched import Scheduler  # noqa: E402
-from pytest_mjit._schedules import RandomWalk  # noqa: E402
 import threading  # noqa: E402
 
 import mjit_ref  # noqa: E402
@@ -53,13 +47,8 @@ def test_machine(mjit_machine_config, seed):
 
 
 def in_process(preset: str, cc: str, controlled: bool) -> dict:
-    path, family, version = find_compiler(cc)
     with tempfile.TemporaryDirectory() as d:
-        work = Path(d)
-        config = RigConfig(factory=mjit_ref.create_engine, cc=path, cc_family=family,
-                           cc_version=version, shim_binary=build_shim(path, work),
-                           header_file=write_header(work), work_dir=work,
-                           preset=PRESETS[preset])
+        config = RigConfig.standalone(mjit_ref.create_engine, cc, d, preset)
         run = run_machine(config, controlled=controlled, seed=1)
     if run.failed:
         raise SystemExit(run.describe())
@@ -127,7 +116,7 @@ def primitives(n: int = 200_000) -> None:
     m = n // 20
 
     def controlled() -> None:
-        with sync.controlled_run(Scheduler(RandomWalk(0, 0))):
+        with sync.controlled_run(sync.Scheduler(sync.RandomWalk(0, 0))):
             _locks(sync, m)
 
     inside = _timed(controlled, 3)
@@ -144,7 +133,7 @@ def _line(name: str, r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    parser.add_argument("--preset", default="default", choices=["quick", "default", "thorough"])
     parser.add_argument("--cc", default="gcc")
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--primitives", action="store_true",

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_mjit._shim import CompilerShim, build_shim
+from pytest_mjit.testing import CompilerShim, build_shim
 
 
 def timed(argv: list[str], runs: int) -> list[float]:

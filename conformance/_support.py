@@ -6,55 +6,20 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import re
-import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import DeadlineExceeded, all_stacks, scale, wait_for
-from pytest_mjit._watchdog import deadline
-from pytest_mjit.host import Insn
-from pytest_mjit.host._maps import executable_ranges
-
-#: Seconds (before the preset's scaling) a test waits for one method to be compiled.
-COMPILE_WAIT = 15.0
+from pytest_mjit.host import Insn, executable_ranges
+from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, Helper, call_to_enqueue, define_affine,
+                                 wait_for)
+# the tests import these from here too
+from pytest_mjit.testing import compile_methods, compiled, gc_open, settle  # noqa: F401
+from pytest_mjit.testing import deadline as bounded  # noqa: F401
 
 _JIT_FUNC_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
-
-
-def define_affine(host, name: str, k: int, **kw):
-    """``name(x) = x * k + k``: one argument, no call caches, a distinct result per ``k``."""
-    code = [Insn("arg", 0), Insn("push", k), Insn("mul"), Insn("push", k), Insn("add"),
-            Insn("ret")]
-    return host.define(name, code, argc=1, **kw)
-
-
-def call_to_enqueue(host, iseq, min_calls: int, arg: int = 1) -> None:
-    """Call ``iseq`` through the call path until it has been called ``min_calls`` times (the
-    call that reaches ``min_calls`` is the one that hands it to the engine)."""
-    while iseq.body.total_calls < min_calls:
-        host.call(iseq, arg)
-
-
-def settle(host, engine, iseq, timeout: float = COMPILE_WAIT):
-    """Wait until ``iseq`` is no longer NOT_READY (running postponed jobs meanwhile) and
-    return its ``jit_func``."""
-    def done() -> bool:
-        host.check_ints()
-        return iseq.body.jit_func != JitState.NOT_READY
-    wait_for(done, timeout, f"{iseq.name} to leave NOT_READY",
-             extra=lambda: f"jit_func={iseq.body.jit_func!r}")
-    return iseq.body.jit_func
-
-
-def compiled(host, engine, iseq, timeout: float = COMPILE_WAIT):
-    """Wait for ``iseq``'s compilation to end and assert that it produced code."""
-    func = settle(host, engine, iseq, timeout)
-    assert is_compiled(func), f"{iseq.name} was not compiled: jit_func={func!r}"
-    return func
 
 
 def library_of(address: int) -> str | None:
@@ -129,10 +94,6 @@ def unit_library_mapped(tmp_dir: str | Path, unit_id: int) -> bool:
 
 # -- programs that need the copy job, bounded client calls and helper threads ----------------
 
-#: Seconds (before the preset's scaling) a test waits for one thing to happen.
-STEP_WAIT = 10.0
-
-
 def define_caller(host, callee, name: str = "caller", **kw):
     """``name(x) = callee(x) + 1`` through call cache 0: compiling it needs the caches copied
     on the main thread (the copy job)."""
@@ -178,56 +139,6 @@ def event_index(events, kind: str, iseq=None, start: int = 0) -> int | None:
         if events[i].kind == kind and (iseq is None or events[i].iseq == iseq.id):
             return i
     return None
-
-
-@contextlib.contextmanager
-def bounded(seconds: float, what: str):
-    """Raise ``DeadlineExceeded`` on the main thread if the block outlasts ``scale(seconds)``:
-    for client calls that a broken engine would block forever.
-
-    ``pytest_mjit._watchdog.deadline`` does nothing inside the per-test deadline; this
-    suspends that outer timer meanwhile and re-arms it with what was left of it."""
-    if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError("bounded() works on the main thread only")
-    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
-    if outer_left and outer_left <= scale(seconds):
-        yield  # the outer deadline expires first anyway
-        return
-    start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    try:
-        with deadline(seconds, what):
-            yield
-    finally:
-        if outer_left:
-            signal.setitimer(signal.ITIMER_REAL,
-                             max(outer_left - (time.monotonic() - start), 0.001))
-
-
-class Helper:
-    """A helper thread running ``fn()``; ``join()`` waits for it (bounded) and re-raises what
-    it raised.  Helpers never call the client API: they wait for something observable and
-    then open a gate or a shim hold."""
-
-    def __init__(self, fn, name: str = "conformance-helper") -> None:
-        self._fn = fn
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._fn()
-        except BaseException as exc:  # handed over by join()
-            self._error = exc
-
-    def join(self, timeout: float = STEP_WAIT) -> None:
-        self.thread.join(scale(timeout))
-        if self.thread.is_alive():
-            raise DeadlineExceeded(f"helper thread {self.thread.name} still runs after "
-                                   f"{scale(timeout):.1f}s\nthread stacks:\n{all_stacks()}")
-        if self._error is not None:
-            raise self._error
 
 
 def release_on_event(host, kind: str, opener, timeout: float = STEP_WAIT) -> Helper:
@@ -359,29 +270,6 @@ def symbol_at(address: int) -> str | None:
     if info.dli_saddr != address:
         return None
     return info.dli_sname.decode()
-
-
-@contextlib.contextmanager
-def gc_open(host):
-    """``host.gc_begin()`` on entry; ``host.gc_end()`` on exit if the host is still in GC,
-    so that a failing check inside a GC never leaves the worker waiting for its end."""
-    host.gc_begin()
-    try:
-        yield
-    finally:
-        if host.in_gc:
-            host.gc_end()
-
-
-def compile_methods(host, engine, *ks: int, prefix: str = "m", timeout: float = STEP_WAIT):
-    """Define ``<prefix><k>(x) = x * k + k`` for each ``k``, queue them all through the call
-    path, wait until each is compiled, and return them."""
-    methods = [define_affine(host, f"{prefix}{k}", k) for k in ks]
-    for m in methods:
-        call_to_enqueue(host, m, host.options.min_calls)
-    for m in methods:
-        compiled(host, engine, m, timeout)
-    return methods
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from pytest_mjit import JitState
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 from pytest_mjit.host import Insn
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, any_unit_files, call_to_enqueue, compiled,

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 
 from ._support import (STEP_WAIT, bounded, call_to_enqueue, compiled, define_affine,
                        define_caller, define_const_reader, gc_open,

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 
 from ._support import (STEP_WAIT, STOP_WAIT, Helper, any_unit_files, bounded, call_to_enqueue,
                        compiled, define_affine, runs_compiled, settle)

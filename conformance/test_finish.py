@@ -4,7 +4,7 @@ asked), and that it can be repeated."""
 import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled
-from pytest_mjit._observe import child_processes, python_threads
+from pytest_mjit.testing import child_processes, python_threads
 
 from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compile_methods,
                        compiled, define_affine, release_after, settle, threads_left)

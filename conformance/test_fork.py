@@ -7,8 +7,7 @@ import os
 import pytest
 
 from pytest_mjit import is_compiled
-from pytest_mjit._deadline import wait_for
-from pytest_mjit._observe import python_threads
+from pytest_mjit.testing import python_threads, wait_for
 
 from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compile_methods,
                        compiled, define_affine, library_of, release_after, threads_left,

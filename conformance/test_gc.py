@@ -5,7 +5,7 @@ still needs."""
 import pytest
 
 from pytest_mjit import JitState
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 
 from ._support import (STEP_WAIT, any_unit_files, bounded, call_to_enqueue, compiled,
                        define_affine, define_caller, event_index, gc_open,

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from pytest_mjit._report import blame
+from pytest_mjit.testing import blame
 from pytest_mjit.machines import UnreproducedFinding, run_machine
 from pytest_mjit.machines.plugin import replay_value
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pytest_mjit import JitState, Options, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 
 from ._support import (STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue, compile_methods,
                        define_affine, define_caller, runs_compiled, settle, unit_file_names)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compiled, define_affine,
                        held_invocation, invocations_of, source_of)

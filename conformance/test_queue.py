@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._observe import DirWatch
+from pytest_mjit.testing import DirWatch
 
 from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_to_enqueue, compaction_links,
                        compile_methods, compiled, define_affine, frames_on_stack,

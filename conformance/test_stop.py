@@ -4,8 +4,7 @@ stays usable while it is stopped."""
 import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled
-from pytest_mjit._deadline import DeadlineExceeded, wait_for
-from pytest_mjit._observe import python_threads
+from pytest_mjit.testing import DeadlineExceeded, python_threads, wait_for
 
 from ._support import (COMPILE_WAIT, STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue,
                        compile_methods, compiled, define_affine, define_caller,

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 
 from ._support import (STEP_WAIT, bounded, call_to_enqueue, define_affine, event_index,
                        release_on_event)

@@ -1,9 +1,12 @@
 """pytest-mjit: a conformance harness for background-compiling method JITs.
 
-Public names live here; modules with a leading underscore are private.
+Public names live here and in the public modules: ``contract`` (the engine protocol),
+``testing`` (waits, deadlines, helpers and observers for tests), ``host`` (the VM), ``sync``,
+``strategies``, ``machines`` and ``clauses``.  Modules with a leading underscore are private.
 """
 
-from ._contract import CAPABILITIES, Engine, EngineFactory, Host, JitFunc, JitState, is_compiled
+from .contract import (CAPABILITIES, Engine, EngineFactory, EngineHost, JitFunc, JitState,
+                       is_compiled)
 from ._errors import EngineStateError, MjitError
 from ._loader import installed_engines, load_engine
 from ._options import Options
@@ -18,7 +21,7 @@ def c_include_dir() -> str:
 
 
 __all__ = [
-    "CAPABILITIES", "Engine", "EngineFactory", "EngineStateError", "Host", "JitFunc",
+    "CAPABILITIES", "Engine", "EngineFactory", "EngineHost", "EngineStateError", "JitFunc",
     "JitState", "MjitError", "Options", "c_include_dir", "installed_engines", "is_compiled",
     "load_engine",
     "__version__",

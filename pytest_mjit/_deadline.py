@@ -1,21 +1,35 @@
-"""Bounded waits.  Every wait in the harness goes through here, so that on expiry the failure
-carries every thread's stack instead of hanging the run."""
+"""Bounded waits and deadlines.  Every wait of the harness goes through here, so that on expiry
+the failure carries every thread's stack instead of hanging the run.
+
+``deadline()`` blocks nest: the harness keeps one stack of them on the main thread (the per-test
+bound outermost, a client call's bound inside it, ...) and arms the real-time timer for the
+earliest unexpired one.  An inner deadline longer than an outer one cannot extend it; one that
+expires re-arms the timer for what is left of the others, so a block that hangs while handling
+an expiry still meets the outer deadline.  An engine can defeat the timer (swallow the
+exception, reset it, spin in C holding the GIL): the watchdog process (``_watchdog``) backs the
+per-test bound for that."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 import threading
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["DeadlineExceeded", "scale", "set_scale", "all_stacks", "wait_for", "wait_event"]
+from ._errors import MjitError
+
+__all__ = ["DeadlineExceeded", "scale", "set_scale", "all_stacks", "wait_for", "wait_event",
+           "deadline", "active_deadlines"]
 
 _scale = 1.0
 
 
 class DeadlineExceeded(AssertionError):
-    """A bounded wait of the harness expired; the message holds every thread's stack."""
+    """A bound of the harness expired; the message holds every thread's stack."""
 
 
 def set_scale(factor: float) -> None:
@@ -41,8 +55,8 @@ def all_stacks() -> str:
     return "".join(parts)
 
 
-def _expired(what: str, timeout: float, extra: Callable[[], str] | None) -> DeadlineExceeded:
-    msg = f"deadline of {timeout:.1f}s expired waiting for {what}"
+def _expired(head: str, extra: Callable[[], str] | None) -> DeadlineExceeded:
+    msg = head
     if extra is not None:
         try:
             msg += "\n" + extra()
@@ -58,7 +72,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, *,
     end = time.monotonic() + limit
     while not predicate():
         if time.monotonic() >= end:
-            raise _expired(what, limit, extra)
+            raise _expired(f"deadline of {limit:.1f}s expired waiting for {what}", extra)
         time.sleep(poll)
 
 
@@ -67,4 +81,150 @@ def wait_event(event: threading.Event, timeout: float, what: str, *,
     """Wait for ``event``; raise ``DeadlineExceeded`` after ``scale(timeout)``."""
     limit = scale(timeout)
     if not event.wait(limit):
-        raise _expired(what, limit, extra)
+        raise _expired(f"deadline of {limit:.1f}s expired waiting for {what}", extra)
+
+
+# -- the stack of deadlines -----------------------------------------------------------------
+
+class _Bound:
+    """One open ``deadline()`` block."""
+
+    __slots__ = ("end", "limit", "what", "extra", "fired")
+
+    def __init__(self, limit: float, what: str, extra: Callable[[], str] | None) -> None:
+        self.end = time.monotonic() + limit
+        self.limit = limit
+        self.what = what
+        self.extra = extra
+        self.fired = False
+
+
+class _Stack:
+    """The open deadlines of this process (main thread only), outermost first, and the timer
+    and SIGALRM handler that were in place before the first of them (restored after the last:
+    a timer someone else had armed keeps running, less the time spent inside)."""
+
+    def __init__(self) -> None:
+        self.bounds: list[_Bound] = []
+        self.previous: Any = None
+        self.foreign_end: float | None = None
+        self.busy = False       #: the stack is being changed: an alarm now is handled after
+        self.pending = False
+
+    def push(self, bound: _Bound) -> None:
+        self.busy = True
+        try:
+            if not self.bounds:
+                left = signal.getitimer(signal.ITIMER_REAL)[0]
+                self.foreign_end = time.monotonic() + left if left else None
+                self.previous = signal.signal(signal.SIGALRM, self._alarm)
+            self.bounds.append(bound)
+            self._arm()
+        finally:
+            self._settle()
+
+    def pop(self, bound: _Bound) -> None:
+        if bound not in self.bounds:
+            return
+        self.busy = True
+        try:
+            self.bounds.remove(bound)
+            if self.bounds:
+                self._arm()
+            else:
+                self._restore()
+        finally:
+            self._settle()
+
+    def _restore(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous if self.previous is not None
+                      else signal.SIG_DFL)
+        if self.foreign_end is not None:
+            signal.setitimer(signal.ITIMER_REAL,
+                             max(self.foreign_end - time.monotonic(), 0.001))
+        self.previous, self.foreign_end = None, None
+
+    def _arm(self) -> None:
+        ends = [b.end for b in self.bounds if not b.fired]
+        if self.foreign_end is not None:
+            ends.append(self.foreign_end)
+        if not ends:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        signal.setitimer(signal.ITIMER_REAL, max(min(ends) - time.monotonic(), 0.0005))
+
+    def _settle(self) -> None:
+        self.busy = False
+        if self.pending:
+            self.pending = False
+            self._expire()
+
+    def _alarm(self, signum: int, frame: Any) -> None:
+        if self.busy:
+            self.pending = True
+            return
+        self._expire()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        due = [b for b in self.bounds if not b.fired and b.end <= now + 0.0005]
+        foreign = self.foreign_end is not None and self.foreign_end <= now + 0.0005
+        for b in due:
+            b.fired = True
+        if foreign:
+            self.foreign_end = None
+        self._arm()
+        if due:
+            # several at once: the outermost names the bound that the test broke
+            first = due[0]
+            raise _expired(f"deadline of {first.limit:.1f}s expired: {first.what}", first.extra)
+        if foreign and callable(self.previous):
+            self.previous(signal.SIGALRM, None)
+
+    def reset(self) -> None:
+        """After fork: the child has no timer and none of its parent's deadlines."""
+        self.bounds.clear()
+        self.previous, self.foreign_end, self.busy, self.pending = None, None, False, False
+
+
+_STACK = _Stack()
+os.register_at_fork(after_in_child=_STACK.reset)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) -> Iterator[None]:
+    """Raise ``DeadlineExceeded`` in the main thread if the block outlasts ``scale(seconds)``,
+    or an enclosing ``deadline`` ends first.  Blocks nest (see the module docstring).
+
+    Main thread only.  On expiry the handler formats every thread's stack and ``extra()``,
+    which must be the harness's own state: nothing that calls the engine, which could block
+    the handler for ever."""
+    if threading.current_thread() is not threading.main_thread():
+        raise MjitError(f"deadline({what!r}) works on the main thread only "
+                        "(bound a helper thread's waits with wait_for or join it with a timeout)")
+    bound = _Bound(scale(seconds), what, extra)
+    try:
+        _STACK.push(bound)
+        yield
+    finally:
+        _leave(bound)
+
+
+def _leave(bound: _Bound) -> None:
+    """Take ``bound`` off the stack; an outer deadline that expires meanwhile is raised after."""
+    expired: DeadlineExceeded | None = None
+    while bound in _STACK.bounds:     # an alarm may land before the stack is changed: retry
+        try:
+            _STACK.pop(bound)
+        except DeadlineExceeded as exc:
+            expired = expired or exc
+    if expired is not None:
+        raise expired
+
+
+def active_deadlines() -> list[tuple[str, float]]:
+    """The open deadlines, outermost first: what each bounds and the seconds it has left
+    (negative once it expired)."""
+    now = time.monotonic()
+    return [(b.what, b.end - now) for b in _STACK.bounds]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from ._contract import CAPABILITIES
+from .contract import CAPABILITIES
 from ._deadline import scale
 from ._errors import MjitError
 from ._text import clean

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ._deadline import DeadlineExceeded, scale
+from ._deadline import DeadlineExceeded, deadline, scale
 from ._engine_check import call_bounded
 from ._errors import MjitError
 from ._observe import Observer, child_processes, python_threads
@@ -20,7 +20,6 @@ from ._session import MjitSession, make_host
 from ._shim import CompilerShim
 from ._strays import MARKER_ENV, Places, foreign_maps, marked_processes, new_marker
 from ._text import clean
-from ._watchdog import deadline
 
 __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "mjit_start",
            "mjit_host", "mjit_engine", "mjit_observe", "FINISH_TIMEOUT", "LEAK_GRACE"]

@@ -1,57 +1,22 @@
-"""Deadlines of the test phases.  In the process, ``deadline`` raises ``DeadlineExceeded`` in
-the main thread on expiry.  An engine can defeat that (it may swallow the exception, spin in C
-holding the GIL, or reset the timer), so ``Watchdog`` adds a separate process that kills the
-pytest process (and its descendants) once a phase outlives its deadline plus a grace; under
-xdist the controller then reports the test as crashed.  Nothing here calls the engine."""
+"""The watchdog behind the in-process deadlines (``_deadline.deadline``).  An engine can defeat
+those (it may swallow the exception, spin in C holding the GIL, or reset the timer), so
+``Watchdog`` adds a separate process that kills the pytest process (and its descendants) once
+a test outlives its deadline plus a grace; under xdist the controller then reports the test as
+crashed.  Nothing here calls the engine."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
-import threading
-from typing import Callable, Iterator
+import time
+from typing import Iterator
 
-from ._deadline import DeadlineExceeded, all_stacks, scale
-
-__all__ = ["deadline", "Watchdog", "GRACE"]
+__all__ = ["Watchdog", "GRACE"]
 
 #: Seconds (before scaling) the watchdog waits past a phase's deadline before it kills.
 GRACE = 15.0
-
-
-@contextlib.contextmanager
-def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) -> Iterator[None]:
-    """Raise ``DeadlineExceeded`` in the main thread if the block outlasts ``scale(seconds)``.
-
-    Does nothing off the main thread or when the real-time timer is already in use.  The
-    signal handler formats stacks and ``extra()``, which must be the harness's own state:
-    nothing that calls the engine, which could block the handler for ever."""
-    limit = scale(seconds)
-    usable = (threading.current_thread() is threading.main_thread()
-              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
-    if not usable:
-        yield
-        return
-
-    def expire(signum, frame):
-        msg = f"deadline of {limit:.1f}s expired: {what}"
-        if extra is not None:
-            try:
-                msg += "\n" + extra()
-            except Exception as exc:
-                msg += f"\n(state dump failed: {exc!r})"
-        raise DeadlineExceeded(msg + "\nthread stacks:\n" + all_stacks())
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # The watchdog process: stdlib only, reads "arm SECONDS WHAT", "disarm", "dir PATH",
@@ -167,6 +132,7 @@ class Watchdog:
         self._owner = os.getpid()
         self._proc: subprocess.Popen | None = None
         self._told: list[str] = []     #: lines the process gets first, when it starts
+        self._armed: list[tuple[float, str]] = []   #: open ``armed`` blocks: (end, what)
 
     def _send(self, line: str) -> None:
         if os.getpid() != self._owner:      # a forked child never speaks for its parent
@@ -203,12 +169,23 @@ class Watchdog:
 
     @contextlib.contextmanager
     def armed(self, seconds: float, what: str) -> Iterator[None]:
-        """Kill this process if the block outlasts ``seconds`` (already scaled)."""
-        self._send(f"arm {seconds:.3f} {what}")
+        """Kill this process if the block outlasts ``seconds`` (already scaled).  Blocks nest:
+        the process is armed for the earliest end of the open ones."""
+        entry = (time.monotonic() + seconds, what)
+        self._armed.append(entry)
+        self._rearm()
         try:
             yield
         finally:
+            self._armed.remove(entry)
+            self._rearm()
+
+    def _rearm(self) -> None:
+        if not self._armed:
             self._send("disarm")
+            return
+        end, what = min(self._armed)
+        self._send(f"arm {max(end - time.monotonic(), 0.0):.3f} {what}")
 
     def close(self) -> None:
         if self._proc is None or os.getpid() != self._owner:

@@ -1,4 +1,5 @@
-"""Command line over the clause registry and the suite hash.
+"""The clause registry (``CLAUSES``: id -> ``Clause``), where the suite is installed, and a
+command line over them and the suite hash.
 
 ``python -m pytest_mjit.clauses --markdown``      docs/clauses.md on stdout
 ``python -m pytest_mjit.clauses --suite-hash``    the installed suite's sha256
@@ -13,9 +14,10 @@ import sys
 from pathlib import Path
 
 from . import _suite
-from ._clauses import AREAS, CLAUSES, STRENGTHS
+from ._clauses import AREAS, CLAUSES, STRENGTHS, Clause
+from ._suite import suite_dir
 
-__all__ = ["clause_tests", "markdown", "main"]
+__all__ = ["CLAUSES", "Clause", "suite_dir", "clause_tests", "markdown", "main"]
 
 
 def _marker_ids(node: ast.AST) -> list[str]:

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from . import __version__, _clauses, _config, _fixtures, _suite, _watchdog
-from ._contract import CAPABILITIES
-from ._deadline import scale, set_scale
+from .contract import CAPABILITIES
+from ._deadline import deadline, scale, set_scale
 from ._errors import MjitError
 from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
@@ -22,7 +22,6 @@ from ._results import exit_description
 from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
                        worker_exit_status)
 from ._session import MjitSession, remove_stale_session_dirs
-from ._watchdog import deadline
 
 #: The protocol machines register --mjit-replay and their fixture from their own module.
 pytest_plugins = ["pytest_mjit.machines.plugin"]

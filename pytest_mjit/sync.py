@@ -31,9 +31,11 @@ import time
 from typing import Any, Callable, Iterator
 
 from ._sched import Deadlock, Scheduler
+from ._schedules import PCT, RandomWalk
 
 __all__ = ["Lock", "RLock", "Condition", "Event", "Thread", "sleep", "checkpoint",
-           "controlled_run", "current_run", "Deadlock", "Scheduler", "current_thread",
+           "controlled_run", "current_run", "Deadlock", "Scheduler", "RandomWalk", "PCT",
+           "current_thread",
            "main_thread", "get_ident", "enumerate"]
 
 _active: Scheduler | None = None

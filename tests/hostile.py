@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytest_mjit._deadline import DeadlineExceeded, wait_for
+from pytest_mjit.testing import DeadlineExceeded, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Seconds one hostile run may take before the test gives up on it (it never should).

@@ -281,7 +281,7 @@ def clause_key(cid: str) -> tuple[str, int]:
 
 def must_clauses() -> dict[str, str]:
     """MUST clause id -> statement, from the clause registry."""
-    from pytest_mjit._clauses import CLAUSES
+    from pytest_mjit.clauses import CLAUSES
     return {c.id: c.statement for c in CLAUSES.values() if c.must}
 
 

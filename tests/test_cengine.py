@@ -13,8 +13,7 @@ import pytest
 
 from pytest_mjit import JitState, MjitError, Options, load_engine
 from pytest_mjit._cengine import HEADER_DIR, CEngine
-from pytest_mjit._deadline import DeadlineExceeded
-from pytest_mjit._watchdog import deadline
+from pytest_mjit.testing import DeadlineExceeded, deadline
 from pytest_mjit.host import Host, Insn
 
 STUCK = Path(__file__).parent / "cengines" / "stuck.c"

@@ -8,8 +8,7 @@ import threading
 from test_host_support import FakeCompiled, add_iseq, make_host
 
 from pytest_mjit import JitFunc, JitState
-from pytest_mjit._deadline import wait_event
-
+from pytest_mjit.testing import wait_event
 
 def test_enqueues_exactly_once_at_min_calls():
     host, engine = make_host(min_calls=3)

@@ -13,7 +13,7 @@ import pytest
 from test_host_support import JIT_FUNC_TYPE, add_iseq, make_host
 
 from pytest_mjit import MjitError
-from pytest_mjit._deadline import wait_event, wait_for
+from pytest_mjit.testing import wait_event, wait_for
 from pytest_mjit.host import CachedCall, CachedConst
 
 

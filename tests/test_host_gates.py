@@ -9,8 +9,7 @@ import pytest
 from test_host_support import add_iseq, make_host
 
 from pytest_mjit import MjitError
-from pytest_mjit._deadline import DeadlineExceeded, set_scale, scale
-
+from pytest_mjit.testing import DeadlineExceeded, set_scale, scale
 
 @pytest.fixture
 def vm():

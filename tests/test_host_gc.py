@@ -9,8 +9,7 @@ import pytest
 from test_host_support import add_iseq, make_host
 
 from pytest_mjit import MjitError
-from pytest_mjit._deadline import wait_event
-
+from pytest_mjit.testing import wait_event
 
 @pytest.fixture
 def vm():

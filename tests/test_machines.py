@@ -11,8 +11,6 @@ import re
 
 import pytest
 
-from pytest_mjit._fixtures import session_of
-from pytest_mjit._presets import PRESETS
 from pytest_mjit.machines import MachineRun, ProtocolViolation, RigConfig, run_machine
 from pytest_mjit.machines._checks import blamed, clauses_of, leftover_problems
 
@@ -35,18 +33,18 @@ WINDOW_MUTANTS = {"sm_in_jit_set_in_second_section": (4, False),
                   "sm_gc_liveness_checked_before_wait": (3, True)}
 
 
-def _config(request, tmp_path, factory=None) -> RigConfig:
-    session = session_of(request.config)
-    config = RigConfig.from_session(session, tmp_path, factory=factory)
-    return RigConfig(**{**config.__dict__, "preset": PRESETS["default"]})
+def _config(request, factory=None) -> RigConfig:
+    config = request.getfixturevalue("mjit_machine_config")
+    return config.replace(factory=factory, preset="default")
 
 
 def test_reference_runs_clean(request, tmp_path):
     import mjit_ref
-    run = run_machine(_config(request, tmp_path, mjit_ref.create_engine), seed=SEED)
+    config = _config(request, mjit_ref.create_engine)
+    run = run_machine(config, seed=SEED)
     assert not run.failed, run.describe()
     assert run.uncontrolled == 0, run.describe()
-    assert run.examples >= PRESETS["default"].max_examples
+    assert run.examples >= config.preset.max_examples
     assert run.compiles > 0, "no example compiled anything: the machine explores too little"
 
 
@@ -60,7 +58,7 @@ DEFAULT_SEARCHES = {"sm_copy_off_main", "sm_in_jit_release_wakes_wrong_condition
                                     for m in sorted(MUTANTS)])
 def test_mutant_is_found_and_shrunk(request, tmp_path, mutant):
     factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
-    run = run_machine(_config(request, tmp_path, factory), seed=SEED)
+    run = run_machine(_config(request, factory), seed=SEED)
     report = run.describe()
     assert run.failed, f"{mutant} was not found:\n{report}"
     assert run.reported_steps is not None, report
@@ -79,7 +77,7 @@ def _first_line(run) -> str:
 
 def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
     factory = importlib.import_module("tests.mutants.sm_copy_off_main").create_engine
-    config = _config(request, tmp_path, factory)
+    config = _config(request, factory)
     first = run_machine(config, seed=SEED)
     assert first.failed and first.replay, first.describe()
     again = run_machine(config, replay=first.replay)
@@ -96,8 +94,8 @@ def test_an_engine_on_raw_threading_still_runs(request, tmp_path):
     line = "from pytest_mjit import sync as threading  # the harness can schedule them\n"
     factory = mutate("raw_threading", edits=(("_engine.py", line, "import threading\n"),
                                              ("_lifecycle.py", line, "import threading\n")))
-    config = _config(request, tmp_path, factory)
-    run = run_machine(RigConfig(**{**config.__dict__, "preset": PRESETS["quick"]}),
+    config = _config(request, factory)
+    run = run_machine(config.replace(preset="quick"),
                       max_examples=3)
     assert not run.failed, run.describe()
     assert run.uncontrolled > 0, run.describe()
@@ -145,9 +143,9 @@ def test_a_window_bug_is_caught_where_the_schedule_stops(request, tmp_path, muta
     host's checks catch what a GC there breaks; the reference survives the same schedule."""
     k, unroot = WINDOW_MUTANTS[mutant]
     factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
-    assert _stopped_in_a_window(_config(request, tmp_path, factory), k, unroot)
+    assert _stopped_in_a_window(_config(request, factory), k, unroot)
     import mjit_ref
-    ref = _stopped_in_a_window(_config(request, tmp_path, mjit_ref.create_engine), k, unroot)
+    ref = _stopped_in_a_window(_config(request, mjit_ref.create_engine), k, unroot)
     assert ref == [], ref
 
 
@@ -171,3 +169,26 @@ def test_a_failure_names_the_clauses_of_its_problems():
                                      ProtocolViolation("b", ("GC-2",))])
     assert run(flaky).clauses == ("GC-1", "GC-2")
     assert "failed clause(s): STOP-2" in run(ProtocolViolation("stuck", ("STOP-2",))).describe()
+
+
+def test_an_example_is_bounded_like_a_test(request):
+    """A protocol-machine test uses no engine fixture: each example's rig opens the per-test
+    bound itself, and a deadline inside it still works."""
+    import dataclasses
+    import time
+    from pytest_mjit.machines._rig import Rig
+    from pytest_mjit.testing import DeadlineExceeded, active_deadlines, deadline, scale
+    config = request.getfixturevalue("mjit_machine_config")
+    rig = Rig(dataclasses.replace(config, preset=dataclasses.replace(config.preset,
+                                                                      test_timeout=0.3)))
+    try:
+        with pytest.raises(DeadlineExceeded) as inner:
+            with deadline(0.05, "a client call"):
+                time.sleep(scale(10.0))
+        with pytest.raises(DeadlineExceeded) as outer:
+            time.sleep(scale(10.0))
+    finally:
+        rig.close()
+    assert "expired: a client call" in str(inner.value)
+    assert "expired: protocol machine example" in str(outer.value)
+    assert active_deadlines() == []

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # tests.mutants and tests.killmatrix live in the source tree
     sys.path.insert(0, str(ROOT))
 
-from pytest_mjit._suite import suite_dir  # noqa: E402
+from pytest_mjit.clauses import suite_dir  # noqa: E402
 from tests import killmatrix  # noqa: E402
 from tests.mutants import all_mutants  # noqa: E402
 

@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from pytest_mjit._observe import DirWatch
-
+from pytest_mjit.testing import DirWatch
 
 def test_watch_sees_files_created_and_deleted_again(tmp_path):
     (tmp_path / "before").touch()

@@ -16,8 +16,8 @@ import hypothesis
 import pytest
 
 from pytest_mjit import _config, _options, _suite
-from pytest_mjit._errors import MjitError
-from pytest_mjit._observe import mapped_libraries
+from pytest_mjit import MjitError
+from pytest_mjit.testing import mapped_libraries
 
 pytest_plugins = ["pytester"]
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 from hostile import engine_source, read_report, run_isolated, statuses
 
 pytest_plugins = ["pytester"]

@@ -1,8 +1,15 @@
 """Deadlines an engine cannot defeat: a hanging stats(), a factory that never returns, an engine
 that swallows the deadline's exception and resets the timer, a non-daemon thread left running.
-Each run ends, with a verdict that is not PASS."""
+Each run ends, with a verdict that is not PASS.  And a test's own deadline works inside the
+per-test one."""
 
 from __future__ import annotations
+
+import time
+
+import pytest
+
+from pytest_mjit.testing import DeadlineExceeded, active_deadlines, deadline, scale
 
 from hostile import FAST_DEADLINES, engine_source, read_report, run_isolated, statuses
 
@@ -93,3 +100,15 @@ def test_non_daemon_engine_thread_does_not_keep_pytest_alive(pytester):
     assert ("pytest-mjit: the engine left non-daemon thread(s) running at exit (hostile-linger, "
             "hostile-linger); exiting without waiting for them") in out
     assert rc == 1
+
+
+def test_a_deadline_inside_the_per_test_one_works(request, mjit_engine):
+    """The plugin bounds the call of a test that starts an engine; a test's own deadline nests
+    inside that bound (it used to do nothing there), and the bound stands after it."""
+    per_test = f"test call of {request.node.nodeid}"
+    assert [what for what, _left in active_deadlines()] == [per_test]
+    with pytest.raises(DeadlineExceeded) as inner:
+        with deadline(0.05, "a client call"):
+            time.sleep(scale(20.0))
+    assert "expired: a client call" in str(inner.value)
+    assert [what for what, _left in active_deadlines()] == [per_test]

@@ -27,7 +27,7 @@ def test_engine_compiles_through_the_shim_and_is_finished(pytester):
     result = run(pytester, """
         import threading
         from pytest_mjit import is_compiled
-        from pytest_mjit._deadline import wait_for
+        from pytest_mjit.testing import wait_for
         from pytest_mjit.host import Insn
 
         def test_pipeline(mjit_host, mjit_engine, mjit_cc, mjit_observe, mjit_tmpdir):

@@ -81,10 +81,10 @@ def test_seed_fixes_hypothesis(pytester):
 def test_preset_sets_hypothesis_examples_and_deadline_scale(pytester):
     pytester.makepyfile("""
         from hypothesis import settings
-        from pytest_mjit import _deadline
+        from pytest_mjit.testing import scale
         def test_numbers():
             assert settings().max_examples == 10
-            assert _deadline.scale(1.0) == 1.0
+            assert scale(1.0) == 1.0
     """)
     pytester.runpytest("--mjit-preset=quick").assert_outcomes(passed=1)
 

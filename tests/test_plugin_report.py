@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pytest_mjit._clauses import CLAUSES
+from pytest_mjit.clauses import CLAUSES
 from pytest_mjit._report import certificate
 
 pytest_plugins = ["pytester"]
@@ -38,7 +38,7 @@ TESTS = """
 
     @pytest.mark.mjit_clause("STOP-1")
     def test_deadline():
-        from pytest_mjit._deadline import wait_for
+        from pytest_mjit.testing import wait_for
         wait_for(lambda: False, 0.05, "nothing")
 
     @pytest.mark.mjit_clause("STOP-2")
@@ -104,7 +104,7 @@ def test_a_blamed_failure_fails_only_the_clauses_it_names(pytester, out_dir):
     others are UNRESOLVED for it.  A blame outside the test's own clauses blames them all."""
     pytester.makepyfile("""
         import pytest
-        from pytest_mjit._report import blame
+        from pytest_mjit.testing import blame
 
         @pytest.mark.mjit_clause("GC-1")
         @pytest.mark.mjit_clause("GC-2")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_mjit._deadline import wait_for
-from pytest_mjit._watchdog import deadline
+from pytest_mjit.testing import deadline, wait_for
 
 from test_ref_support import (WAIT, JitState, compiled, define_sum, families,
                               is_compiled, so_mapped, started, unit_files, wait_idle,

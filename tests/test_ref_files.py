@@ -158,7 +158,7 @@ def test_verbose_levels(tmp_path, family, capfd):
         for m in ms:
             compiled(host, m)
         wait_idle(host, engine)
-        from pytest_mjit._deadline import wait_for
+        from pytest_mjit.testing import wait_for
         wait_for(lambda: engine.compact_units.length >= 1, WAIT, "a compaction")
     err = capfd.readouterr().err
     assert "JIT success" in err and "JIT compaction" in err and "Successful MJIT finish" in err

@@ -6,8 +6,7 @@ import threading
 
 import pytest
 
-from pytest_mjit._deadline import wait_for
-from pytest_mjit._watchdog import deadline
+from pytest_mjit.testing import deadline, wait_for
 
 from test_ref_support import (WAIT, Insn, JitState, compiled, define_caller, define_sum,
                               engine_files, families, unit_files, settle, started, wait_idle)

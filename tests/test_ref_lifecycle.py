@@ -8,8 +8,7 @@ import threading
 import pytest
 
 from pytest_mjit import EngineStateError
-from pytest_mjit._deadline import wait_for
-from pytest_mjit._watchdog import deadline
+from pytest_mjit.testing import deadline, wait_for
 
 from test_ref_support import (WAIT, JitState, compiled, define_sum, engine_files, families,
                               finish_bounded, is_compiled, so_mapped, started, threads_named,

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_mjit import JitState, Options, is_compiled
-from pytest_mjit._deadline import wait_for
-from pytest_mjit._watchdog import deadline
+from pytest_mjit.testing import deadline, wait_for
 from pytest_mjit.host import Host, Insn
 
 import mjit_ref

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pytest_mjit._errors import MjitError
+from pytest_mjit import MjitError
 from pytest_mjit._shim import CompilerShim, build_shim, parse_log
 
 REAL = shutil.which("gcc") or shutil.which("clang")

@@ -11,11 +11,10 @@ import time
 import pytest
 
 from pytest_mjit import sync
-from pytest_mjit._deadline import wait_for
+from pytest_mjit.testing import wait_for
 from pytest_mjit._sched import Scheduler
 from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, make_strategy
-from pytest_mjit._errors import MjitError
-
+from pytest_mjit import MjitError
 
 def _run(body, strategy=None):
     """``body()`` as the first thread of a fresh controlled run; (result, scheduler)."""

@@ -8,7 +8,7 @@ import ctypes
 import shutil
 from typing import Any, Iterable, Mapping
 
-from .._contract import CAPABILITIES
+from ..contract import CAPABILITIES
 from .._errors import EngineStateError, MjitError
 from .._options import Options
 from ..host._cbody import CCallCache, CInlineStorage

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .._contract import JitFunc, JitState
+from ..contract import JitFunc, JitState
 from .._errors import MjitError
 from ._cbody import CMemory, unit_id_at
 

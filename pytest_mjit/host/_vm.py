@@ -10,7 +10,7 @@ import tempfile
 import threading
 from typing import IO, Any, Callable, Iterator
 
-from .._contract import JitState, is_compiled
+from ..contract import JitState, is_compiled
 from .. import sync
 from .._errors import MjitError
 from .._options import Options

@@ -8,7 +8,7 @@ import dataclasses
 import re
 from typing import Any, Iterable
 
-from .._contract import JitState, is_compiled
+from ..contract import JitState, is_compiled
 from ..host import ISeq
 from ..host._interp import StepBudget, interpret
 from ..host._maps import executable_ranges

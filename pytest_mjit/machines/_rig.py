@@ -3,6 +3,7 @@ and engine, and the teardown that finishes it and lists what it left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -11,13 +12,15 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .._deadline import scale
+from .._config import find_compiler
+from .._deadline import deadline, scale
+from .._errors import MjitError
 from .._observe import child_processes, mapped_libraries, python_threads
 from .._options import Options
-from .._presets import Preset
-from .._shim import CompilerShim
-from .._watchdog import deadline
-from ..host import Host
+from .._presets import DEFAULT_PRESET, PRESETS, Preset
+from .._shim import CompilerShim, build_shim
+from .._watchdog import GRACE
+from ..host import Host, write_header
 
 __all__ = ["RigConfig", "Rig", "FINISH_SECONDS", "LEFTOVER_GRACE"]
 
@@ -25,6 +28,7 @@ __all__ = ["RigConfig", "Rig", "FINISH_SECONDS", "LEFTOVER_GRACE"]
 FINISH_SECONDS = 30.0
 #: Seconds (scaled) threads and compiler processes get to go away after ``finish``.
 LEFTOVER_GRACE = 5.0
+_EXAMPLE = "protocol machine example"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +46,8 @@ class RigConfig:
     preset: Preset
     min_calls: int = 1
     max_cache_size: int = 10
+    #: the session's watchdog process (``_watchdog.Watchdog``), armed for each example
+    watchdog: Any = None
 
     @classmethod
     def from_session(cls, session: Any, work_dir: Path,
@@ -51,16 +57,58 @@ class RigConfig:
         s = session.settings
         return cls(factory=factory or s.factory, cc=s.cc, cc_family=s.cc_family,
                    cc_version=s.cc_version, shim_binary=session.shim_binary(),
-                   header_file=session.header_file(), work_dir=Path(work_dir), preset=s.preset)
+                   header_file=session.header_file(), work_dir=Path(work_dir), preset=s.preset,
+                   watchdog=session.watchdog)
+
+    @classmethod
+    def standalone(cls, factory: Callable[[Any, Options], Any], cc: str | None,
+                   work_dir: str | os.PathLike, preset: str = DEFAULT_PRESET) -> "RigConfig":
+        """Without pytest: the compiler ``cc`` (a name or path; None finds gcc or clang), the
+        shim and the host header built in ``work_dir``, the preset named ``preset``."""
+        path, family, version = find_compiler(cc)
+        work = Path(work_dir)
+        return cls(factory=factory, cc=path, cc_family=family, cc_version=version,
+                   shim_binary=build_shim(path, work), header_file=write_header(work),
+                   work_dir=work, preset=_preset(preset))
+
+    def replace(self, *, factory: Callable[[Any, Options], Any] | None = None,
+                preset: str | None = None) -> "RigConfig":
+        """This config with another engine factory and/or the preset named ``preset``."""
+        changes: dict[str, Any] = {}
+        if factory is not None:
+            changes["factory"] = factory
+        if preset is not None:
+            changes["preset"] = _preset(preset)
+        return dataclasses.replace(self, **changes)
+
+
+def _preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise MjitError(f"unknown preset {name!r}: choose one of {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]
 
 
 class Rig:
     """A started engine with everything needed to observe it and to tear it down.
 
-    Built on the main thread; ``close()`` always leaves nothing behind, even after a failure."""
+    Built on the main thread; ``close()`` always leaves nothing behind, even after a failure.
+    From construction to ``close()`` the example is bounded like one test: the preset's
+    ``test_timeout`` in the process, and the watchdog (when the config has one) behind it."""
 
     def __init__(self, config: RigConfig) -> None:
         self.config = config
+        # armed first: the watchdog process starts on first use and is no child of the engine
+        self._watched = contextlib.ExitStack()
+        if config.watchdog is not None:
+            self._watched.enter_context(config.watchdog.armed(
+                scale(config.preset.test_timeout + GRACE + FINISH_SECONDS), _EXAMPLE))
+        try:
+            self._build(config)
+        except BaseException:
+            self._watched.close()
+            raise
+
+    def _build(self, config: RigConfig) -> None:
         self.threads_before = python_threads()
         self.children_before = {c.pid for c in child_processes()}
         self.maps_before = mapped_libraries()
@@ -77,6 +125,8 @@ class Rig:
         self.engine: Any = None
         self.finished = False
         self.started_at = time.monotonic()
+        self._limit = contextlib.ExitStack()
+        self._limit.enter_context(deadline(config.preset.test_timeout, _EXAMPLE))
 
     def start(self) -> None:
         """Create the engine, attach it and ``init`` it."""
@@ -130,6 +180,10 @@ class Rig:
         """Release every gate and hold, finish the engine if still running, kill compilers
         still running and remove the example's directory.  Never raises."""
         try:
+            self._limit.close()         # finishing has its own deadline; the watchdog stays
+        except BaseException:
+            pass                        # the example's bound expired as it ended
+        try:
             self.host.release_all()
             self.shim.release_all()
             if not self.finished and self.engine is not None:
@@ -146,3 +200,4 @@ class Rig:
                         pass
             self.host.close()
             shutil.rmtree(self.dir, ignore_errors=True)
+            self._watched.close()

@@ -23,11 +23,10 @@ import time
 from typing import Any, Callable
 
 from .. import sync
-from .._deadline import DeadlineExceeded, scale, wait_for
+from .._deadline import DeadlineExceeded, deadline, scale, wait_for
 from .._sched import Scheduler as CoreScheduler
 from .._schedules import ScheduleSpec, make_strategy
 from .._shim._control import MAX_RULES
-from .._watchdog import deadline
 from ._rig import Rig
 from ._trace import Trace
 

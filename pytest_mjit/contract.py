@@ -1,7 +1,8 @@
 """The contract between the host (the VM), an engine and the harness (DESIGN.md).
 
-``Host`` and ``Engine`` are structural protocols: an engine need not import them, it only has
-to provide the methods.  Every method says which thread may call it and which C function of
+``EngineHost`` (what the VM offers an engine; ``pytest_mjit.host.Host`` is the harness's VM
+that implements it) and ``Engine`` are structural protocols: an engine need not import them,
+it only has to provide the methods.  Every method says which thread may call it and which C function of
 CRuby 2.7 it models.
 """
 
@@ -14,7 +15,7 @@ from typing import IO, Any, Callable, Iterable, Mapping, Protocol, runtime_check
 from ._options import Options
 
 __all__ = [
-    "JitState", "JitFunc", "CAPABILITIES", "Engine", "Host", "EngineFactory",
+    "JitState", "JitFunc", "CAPABILITIES", "Engine", "EngineHost", "EngineFactory",
     "is_compiled",
 ]
 
@@ -56,7 +57,7 @@ CAPABILITIES = frozenset(
 
 
 @runtime_checkable
-class Host(Protocol):
+class EngineHost(Protocol):
     """What the VM offers an engine (MRI's side of mjit.c/mjit_worker.c)."""
 
     #: Path of the minimized header the PCH is built from (C: ``header_file``).  Any thread.
@@ -154,4 +155,4 @@ class Engine(Protocol):
         """List lengths, PCH status and worker state, for reports only."""
 
 
-EngineFactory = Callable[[Host, Options], Engine]
+EngineFactory = Callable[[EngineHost, Options], Engine]
