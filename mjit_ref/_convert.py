@@ -47,9 +47,9 @@ def _generate(engine: "Engine", unit: Unit, out: Any, funcname: str) -> tuple[bo
         return ok, where
     finally:
         # GC-6: in_jit is released on every path, so a waiting gc_start_hook returns.
-        with engine.lock:
-            engine.in_jit = False
-            engine.client_wakeup.notify_all()
+        with engine.state.lock:
+            engine.state.in_jit = False
+            engine.state.client_wakeup.notify_all()
 
 
 def _discard_outputs(engine: "Engine", unit: Unit, o_file: str, so_file: str) -> None:
@@ -97,14 +97,14 @@ def convert_unit_to_func(engine: "Engine", unit: Unit) -> JitFunc | JitState:
             log.verbose(1, f"Failed to write '{c_file}', giving up JIT for it ({exc.strerror})")
             started = False
         else:
-            with engine.lock:
+            with engine.state.lock:
                 # GC-3: wait until gc_exit_hook.
-                while engine.in_gc:
+                while engine.state.in_gc:
                     log.verbose(3, "Waiting wakeup from GC")
-                    engine.gc_wakeup.wait()
+                    engine.state.gc_wakeup.wait()
                 # GC-5: the ISeq may have been freed while we waited.
                 started = unit.iseq is not None
-                engine.in_jit = started
+                engine.state.in_jit = started
         if not started:
             out.close()
             if not opts.save_temps:

@@ -48,7 +48,7 @@ def unload_units(engine: "Engine") -> None:
     with the fewest calls down to ``max_cache_size - active/10`` (C: ``unload_units``).
 
     Main thread, called with the engine lock held."""
-    active = engine.active_units
+    active = engine.state.active_units
     units_num = active.length
 
     # UNLOAD-5: units whose ISeq is gone go first.
@@ -63,7 +63,7 @@ def unload_units(engine: "Engine") -> None:
         unit.used_code_p = id(unit.iseq) in on_stack
 
     delete_num = active.length // 10
-    while active.length > engine.max_cache_size - delete_num:
+    while active.length > engine.state.max_cache_size - delete_num:
         worst = None
         for unit in active:
             if unit.used_code_p:
@@ -79,8 +79,8 @@ def unload_units(engine: "Engine") -> None:
 
     if units_num == active.length and engine.options.wait:
         # UNLOAD-6: a waiting call could otherwise wait for a worker that never dequeues.
-        engine.max_cache_size += 1
+        engine.state.max_cache_size += 1
         engine.log.verbose(1, "No units can be unloaded -- incremented max-cache-size to "
-                              f"{engine.max_cache_size} for --jit-wait")
+                              f"{engine.state.max_cache_size} for --jit-wait")
     else:
         engine.log.verbose(1, f"Too many JIT code -- {units_num - active.length} units unloaded")
