@@ -55,6 +55,7 @@ def compact_all_jit_code(engine: "Engine") -> bool:
         engine.state.compact_units.add(unit)
         count = engine.state.active_units.length
         for cur in engine.state.active_units:
+            # COMPACT-2: each unit's own symbol in the compacted library, same code.
             funcname = funcname_of(cur.id)
             address = _dl.dlsym(handle, funcname)
             if address is None:

@@ -64,8 +64,9 @@ def copy_cache_from_main_thread(engine: "Engine", iseq: Any, cc_entries: list,
 
 
 def copy_job_handler(engine: "Engine", job: CopyJob) -> None:
-    """Copy the caches on the main thread (C: ``mjit_copy_job_handler``); does nothing
-    when the worker is stopping or gave up on the job."""
+    """Copy the caches on the main thread, the only reader of call caches (COPYJOB-1;
+    C: ``mjit_copy_job_handler``); does nothing when the worker is stopping or gave up on
+    the job."""
     if engine.state.stop_worker_p:
         return
     with engine.state.lock:
@@ -78,6 +79,7 @@ def copy_job_handler(engine: "Engine", job: CopyJob) -> None:
             engine.state.worker_wakeup.notify_all()
             return
         try:
+            # COPYJOB-3: the values as of now, when the job runs on the main thread.
             engine.host.copy_caches(job.iseq, job.cc_entries, job.is_entries)
         except Exception as exc:  # never into the host's interrupt check
             engine.log.warning(f"copying caches failed: {exc!r}")

@@ -38,6 +38,7 @@ class Engine:
                                    options.debug_flags, self.log)
         self.tmp_dir = options.tmp_dir or system_tmpdir()
         self.pch_file = pch_filename(self.tmp_dir)
+        # OPT-1: the options arrive normalised (max_cache_size >= 10); keep to them.
         self.state = State(max_cache_size=options.max_cache_size)
 
     @property
@@ -85,7 +86,8 @@ class Engine:
 
     def wait(self, iseq: Any) -> Any:
         """Wait until ``iseq`` is no longer NOT_READY, at most ``wait_timeout`` seconds
-        (C: ``mjit_wait``).  Returns its ``jit_func``."""
+        (C: ``mjit_wait``), so that the call in wait mode runs the compiled code (WAIT-1).
+        Returns its ``jit_func``."""
         body = iseq.body
         deadline = time.monotonic() + self.options.wait_timeout
         while body.jit_func == JitState.NOT_READY:
@@ -100,7 +102,8 @@ class Engine:
         return body.jit_func
 
     def recompile(self, iseq: Any) -> None:
-        """Throw away the ISeq's code and compile it again (C: ``mjit_recompile``)."""
+        """Throw away the ISeq's code and compile it again, as a new unit with a new id
+        (RECOMPILE-1; C: ``mjit_recompile``)."""
         if not self.state.enabled or not is_compiled(iseq.body.jit_func):
             return  # RECOMPILE-3
         loc = iseq.body.location

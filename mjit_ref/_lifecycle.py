@@ -42,10 +42,10 @@ def start_worker(engine: "Engine") -> bool:
 
 
 def stop_worker(engine: "Engine") -> None:
-    """Stop the worker and wait until its thread has ended (C: ``stop_worker``).
+    """Stop the worker and wait until its thread has ended (STOP-1; C: ``stop_worker``).
 
     Main thread.  The lock is never held while running the host's interrupt check, and is
-    released while waiting for the worker."""
+    released while waiting for the worker (FAULT-1)."""
     while True:
         with engine.state.lock:
             if engine.state.worker_stopped:
@@ -81,7 +81,8 @@ def init(engine: "Engine") -> None:
 
 
 def pause(engine: "Engine", wait: bool) -> bool:
-    """Stop compiling, keeping compiled code callable (C: ``mjit_pause``)."""
+    """Stop compiling, keeping compiled code callable (STOP-6; C: ``mjit_pause``).  False if
+    the worker is already stopped; raises on a disabled engine (STOP-3)."""
     if not engine.state.enabled:
         raise EngineStateError("MJIT is not enabled")
     if engine.state.worker_stopped:
@@ -99,7 +100,8 @@ def pause(engine: "Engine", wait: bool) -> bool:
 
 
 def resume(engine: "Engine") -> bool:
-    """Start a worker again after ``pause`` (C: ``mjit_resume``)."""
+    """Start a worker again after ``pause``; it compiles the units still queued (STOP-4)
+    (C: ``mjit_resume``).  False if a worker runs; raises on a disabled engine (STOP-3)."""
     if not engine.state.enabled:
         raise EngineStateError("MJIT is not enabled")
     if not engine.state.worker_stopped:
@@ -111,8 +113,9 @@ def resume(engine: "Engine") -> bool:
 
 
 def finish(engine: "Engine", close_handle: bool) -> None:
-    """Stop the worker, then, with no worker running, free every unit and file
-    (C: ``mjit_finish``)."""
+    """Stop the worker (its thread ended, every compiler reaped: FINISH-1), then, with no
+    worker running, free every unit and file (C: ``mjit_finish``)."""
+    # FINISH-4: a finished engine is disabled, so a second finish does nothing.
     if not engine.state.enabled:
         # After a failed PCH the worker has already returned: only its thread is left.
         if engine.state.worker_stopped:
@@ -133,6 +136,8 @@ def finish(engine: "Engine", close_handle: bool) -> None:
 
     engine.state.call_p = False
     state = engine.state
+    # FINISH-2/FINISH-3: every unit's files go; close_handle decides whether its code stays
+    # mapped.
     with state.lock:
         for units in (state.unit_queue, state.active_units, state.compact_units,
                       state.stale_units):
@@ -142,8 +147,9 @@ def finish(engine: "Engine", close_handle: bool) -> None:
 
 
 def child_after_fork(engine: "Engine") -> None:
-    """In a forked child: the parent keeps its files, the child gets its own worker
-    (C: ``mjit_child_after_fork``)."""
+    """In a forked child: the parent keeps its files, the child gets a worker of its own
+    (FORK-1; C: ``mjit_child_after_fork``).  Nothing is closed: the parent's code stays loaded and
+    callable here (FORK-6)."""
     if not engine.state.enabled:
         return
     # No thread of the parent exists here and pause(wait=False) left the lock free, but

@@ -39,7 +39,7 @@ def make_pch(engine: "Engine") -> None:
 
 def compile_prelude(pch_file: str, uses_include_pch: bool) -> str:
     """The first line of every unit's ``.c``: gcc includes the PCH by its name without
-    ``.gch``; clang gets nothing here (it is given ``-include-pch``)."""
+    ``.gch``; clang gets nothing here (it is given ``-include-pch``) (PCH-2)."""
     if uses_include_pch:
         return ""
     name = pch_file[:-len(GCH_SUFFIX)] if pch_file.endswith(GCH_SUFFIX) else pch_file

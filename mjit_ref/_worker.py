@@ -29,6 +29,8 @@ def worker_main(engine: "Engine") -> None:
             return
         while not engine.state.stop_worker_p:
             with engine.state.lock:
+                # QUEUE-6: a full cache dequeues nothing until unloading frees a slot or a
+                # stop request wakes the worker.
                 while ((engine.state.unit_queue.length == 0
                         or engine.state.active_units.length >= engine.state.max_cache_size)
                        and not engine.state.stop_worker_p):
@@ -36,6 +38,8 @@ def worker_main(engine: "Engine") -> None:
                     engine.log.verbose(3, "Getting wakeup from client")
                 unit = get_from_list(engine, engine.state.unit_queue)
             if unit is not None:
+                # STOP-1/FORK-5: a unit once taken is finished and published before the
+                # stop flag is read again, so a stop never abandons a compile halfway.
                 _process(engine, unit)
     finally:
         with engine.state.lock:
@@ -49,6 +53,7 @@ def _process(engine: "Engine", unit: Unit) -> None:
     try:
         func = convert_unit_to_func(engine, unit)
     except Exception as exc:  # a bug in a step must not kill the worker
+        # FAULT-3: the unit fails; no exception reaches the host.
         engine.log.warning(f"compiling u{unit.id} raised {exc!r}")
         func = JitState.NOT_COMPILED
 
@@ -60,7 +65,8 @@ def _process(engine: "Engine", unit: Unit) -> None:
         if unit.iseq is not None:
             if is_compiled(func):
                 engine.state.active_units.add(unit)
-            # LOAD-2: published under the lock, only for a live ISeq.
+            # LOAD-2: published under the lock, only for a live ISeq.  LOAD-3: a failure
+            # publishes NOT_COMPILED, which the host's call path never queues again.
             unit.iseq.body.jit_func = func
         else:
             free_unit(engine, unit)
