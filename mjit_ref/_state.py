@@ -15,7 +15,7 @@ from ._copyjob import CopyJob
 from ._pch import PchStatus
 from ._units import UnitList
 
-__all__ = ["Guard", "State", "guard_of"]
+__all__ = ["Guard", "State"]
 
 
 class Guard(enum.Enum):
@@ -23,7 +23,8 @@ class Guard(enum.Enum):
 
     #: Changed with ``lock`` held, or while no other thread of the engine runs (before the
     #: worker starts, after it ended, in a forked child).  Read with ``lock`` held, except
-    #: where the C reads it without and a stale value only costs one more round of a loop.
+    #: where the C reads it without and a stale value is harmless (the reader looks again,
+    #: or acts as it would have a moment earlier).
     LOCK = "lock"
     #: Used by the host's main thread only (the client API), never by the worker.
     MAIN = "main thread"
@@ -33,11 +34,6 @@ def _field(guard: Guard, default: Any = dataclasses.MISSING,
            factory: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(default=default, default_factory=factory,
                              metadata={"guard": guard})
-
-
-def guard_of(name: str) -> Guard:
-    """The guard declared for the field ``name`` of ``State``."""
-    return {f.name: f.metadata["guard"] for f in dataclasses.fields(State)}[name]
 
 
 @dataclasses.dataclass(eq=False)
