@@ -128,13 +128,13 @@ def _premade_units(engine, n: int, tmp: str) -> None:
                 raise SystemExit("could not make the .o files")
         finally:
             os.chdir(cwd)
-    with engine.lock:
+    with engine.state.lock:
         for uid in range(n):
             body = types.SimpleNamespace(jit_func=JitState.NOT_COMPILED)
             unit = Unit(id=uid, iseq=types.SimpleNamespace(body=body),
                         o_file=str(workdir / f"u{uid}.o"))
-            engine.active_units.add(unit)
-        engine.current_unit_num = n
+            engine.state.active_units.add(unit)
+        engine.state.current_unit_num = n
 
 
 def bench_compaction(cc: str, sizes, tmp: str) -> dict:
@@ -146,9 +146,10 @@ def bench_compaction(cc: str, sizes, tmp: str) -> dict:
         start = time.perf_counter()
         ok = compact_all_jit_code(engine)
         elapsed = time.perf_counter() - start
-        if not ok or not all(is_compiled(u.iseq.body.jit_func) for u in engine.active_units):
+        active = engine.state.active_units
+        if not ok or not all(is_compiled(u.iseq.body.jit_func) for u in active):
             raise SystemExit(f"compaction of {n} units failed")
-        for units in (engine.active_units, engine.compact_units):
+        for units in (engine.state.active_units, engine.state.compact_units):
             free_list(engine, units, close_handle=True)
         results[n] = elapsed
     return results

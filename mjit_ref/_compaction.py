@@ -20,15 +20,15 @@ def compact_all_jit_code(engine: "Engine") -> bool:
     """Link all active units into one library and point every live ISeq at it; on any
     failure keep the old code (C: ``compact_all_jit_code``).  True when compacted."""
     log, save_temps = engine.log, engine.options.save_temps
-    with engine.lock:
+    with engine.state.lock:
         # A unit without ISeq, only to own the library; it takes the next id.
-        unit = Unit(id=engine.next_unit_id())
+        unit = Unit(id=engine.state.next_unit_id())
     so_file = unit_filename(engine.tmp_dir, unit.id, ".so")
 
     # Like the C, the lock is held across the link so that no .o disappears under it
     # (unload_units runs under the same lock).  The C marks this as a known TODO.
-    with engine.lock:
-        o_files = [u.o_file for u in engine.active_units if u.o_file]
+    with engine.state.lock:
+        o_files = [u.o_file for u in engine.state.active_units if u.o_file]
         start = time.monotonic()
         success = engine.toolchain.link_o_to_so(o_files, so_file)
         elapsed_ms = (time.monotonic() - start) * 1000.0
@@ -50,11 +50,12 @@ def compact_all_jit_code(engine: "Engine") -> bool:
     if not save_temps:
         remove_file(so_file, log)
 
-    with engine.lock:
+    with engine.state.lock:
         # Closed by finish (free_list of compact_units).
-        engine.compact_units.add(unit)
-        count = engine.active_units.length
-        for cur in engine.active_units:
+        engine.state.compact_units.add(unit)
+        count = engine.state.active_units.length
+        for cur in engine.state.active_units:
+            # COMPACT-2: each unit's own symbol in the compacted library, same code.
             funcname = funcname_of(cur.id)
             address = _dl.dlsym(handle, funcname)
             if address is None:

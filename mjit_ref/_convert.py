@@ -40,6 +40,7 @@ def _generate(engine: "Engine", unit: Unit, out: Any, funcname: str) -> tuple[bo
             where = f"{label}@{path}:{lineno}"
             engine.log.verbose(2, f"start compilation: {where} -> {out.name}")
             out.write(f"/* {where} */\n\n")
+            # COMPILE-1: the host writes the method's code; the engine compiles it unchanged.
             ok = bool(engine.host.generate_code(out, iseq, funcname, unit.compile_info, engine))
         except Exception as exc:
             engine.log.warning(f"code generation of {where} raised {exc!r}")
@@ -47,9 +48,9 @@ def _generate(engine: "Engine", unit: Unit, out: Any, funcname: str) -> tuple[bo
         return ok, where
     finally:
         # GC-6: in_jit is released on every path, so a waiting gc_start_hook returns.
-        with engine.lock:
-            engine.in_jit = False
-            engine.client_wakeup.notify_all()
+        with engine.state.lock:
+            engine.state.in_jit = False
+            engine.state.client_wakeup.notify_all()
 
 
 def _discard_outputs(engine: "Engine", unit: Unit, o_file: str, so_file: str) -> None:
@@ -87,6 +88,7 @@ def convert_unit_to_func(engine: "Engine", unit: Unit) -> JitFunc | JitState:
         # COMPILE-3: exclusive, 0600, never through a symlink.
         out = open_exclusive(c_file)
     except OSError as exc:
+        # FAULT-3: an unwritable tmp dir fails the unit cleanly.
         log.verbose(1, f"Failed to fopen '{c_file}', giving up JIT for it ({exc.strerror})")
         return NOT_COMPILED
 
@@ -97,14 +99,14 @@ def convert_unit_to_func(engine: "Engine", unit: Unit) -> JitFunc | JitState:
             log.verbose(1, f"Failed to write '{c_file}', giving up JIT for it ({exc.strerror})")
             started = False
         else:
-            with engine.lock:
+            with engine.state.lock:
                 # GC-3: wait until gc_exit_hook.
-                while engine.in_gc:
+                while engine.state.in_gc:
                     log.verbose(3, "Waiting wakeup from GC")
-                    engine.gc_wakeup.wait()
+                    engine.state.gc_wakeup.wait()
                 # GC-5: the ISeq may have been freed while we waited.
                 started = unit.iseq is not None
-                engine.in_jit = started
+                engine.state.in_jit = started
         if not started:
             out.close()
             if not opts.save_temps:
@@ -117,14 +119,17 @@ def convert_unit_to_func(engine: "Engine", unit: Unit) -> JitFunc | JitState:
         log.verbose(1, f"JIT failure: {where} -> {c_file}")
         return NOT_COMPILED
 
+    # FAULT-1: the compiler runs without the engine lock, so GC hooks and free_iseq return
+    # while it works.
     start = time.monotonic()
     success = engine.toolchain.compile_c_to_o(c_file, o_file, engine.pch_file)
     if success:
         success = engine.toolchain.link_o_to_so([o_file], so_file)
-        # Kept for compaction; removed when the unit is freed.
+        # COMPACT-5: kept for compaction; removed when the unit is freed.
         unit.o_file = o_file
     elapsed_ms = (time.monotonic() - start) * 1000.0
 
+    # COMPILE-8/OPT-5: the .c goes once compiled and the .so once loaded, unless save_temps.
     if not opts.save_temps:
         remove_file(c_file, log)
     if not success:

@@ -24,16 +24,16 @@ def copy_cache_from_main_thread(engine: "Engine", iseq: Any, cc_entries: list,
                                 is_entries: list) -> bool:
     """Have the main thread fill ``cc_entries``/``is_entries`` from ``iseq``; True when the
     copy was made (C: ``mjit_copy_cache_from_main_thread``).  Worker thread, in_jit held."""
-    job = engine.copy_job
-    with engine.lock:
+    job = engine.state.copy_job
+    with engine.state.lock:
         job.finish_p = True  # disabled while being filled
     job.cc_entries = cc_entries
     job.is_entries = is_entries
-    with engine.lock:
+    with engine.state.lock:
         job.iseq = iseq  # GC-7: from here mark() keeps it alive
         # COPYJOB-2: GC may run while we wait for the main thread.
-        engine.in_jit = False
-        engine.client_wakeup.notify_all()
+        engine.state.in_jit = False
+        engine.state.client_wakeup.notify_all()
         job.finish_p = False
 
     try:
@@ -41,20 +41,20 @@ def copy_cache_from_main_thread(engine: "Engine", iseq: Any, cc_entries: list,
             # COPYJOB-7: the main thread is blocked in wait(); run the copy right here.
             copy_job_handler(engine, job)
         elif engine.host.register_postponed_job(lambda data: copy_job_handler(engine, data), job):
-            with engine.lock:
+            with engine.state.lock:
                 # COPYJOB-5: stop_worker_p ends the wait too, or stop_worker would deadlock.
-                while not job.finish_p and not engine.stop_worker_p:
-                    engine.worker_wakeup.wait()
+                while not job.finish_p and not engine.state.stop_worker_p:
+                    engine.state.worker_wakeup.wait()
                     engine.log.verbose(3, "Getting wakeup from client")
         # else COPYJOB-8: a refused registration fails at once.
     finally:
-        with engine.lock:
+        with engine.state.lock:
             success = job.finish_p
             job.finish_p = True
             # GC-1: unlike the C, do not take in_jit back in the middle of a GC.
-            while engine.in_gc:
-                engine.gc_wakeup.wait()
-            engine.in_jit = True
+            while engine.state.in_gc:
+                engine.state.gc_wakeup.wait()
+            engine.state.in_jit = True
             if job.iseq is None:
                 # COPYJOB-4: free_iseq cleared it while we waited.
                 success = False
@@ -64,23 +64,25 @@ def copy_cache_from_main_thread(engine: "Engine", iseq: Any, cc_entries: list,
 
 
 def copy_job_handler(engine: "Engine", job: CopyJob) -> None:
-    """Copy the caches on the main thread (C: ``mjit_copy_job_handler``); does nothing
-    when the worker is stopping or gave up on the job."""
-    if engine.stop_worker_p:
+    """Copy the caches on the main thread, the only reader of call caches (COPYJOB-1;
+    C: ``mjit_copy_job_handler``); does nothing when the worker is stopping or gave up on
+    the job."""
+    if engine.state.stop_worker_p:
         return
-    with engine.lock:
+    with engine.state.lock:
         # COPYJOB-6: a disabled job (the worker gave up or is refilling it) does nothing.
         if job.finish_p:
             return
         if job.iseq is None:
             job.finish_p = True
             # The C does not wake the worker here; it would sleep until the next wakeup.
-            engine.worker_wakeup.notify_all()
+            engine.state.worker_wakeup.notify_all()
             return
         try:
+            # COPYJOB-3: the values as of now, when the job runs on the main thread.
             engine.host.copy_caches(job.iseq, job.cc_entries, job.is_entries)
         except Exception as exc:  # never into the host's interrupt check
             engine.log.warning(f"copying caches failed: {exc!r}")
             job.iseq = None  # makes the worker's copy fail
         job.finish_p = True
-        engine.worker_wakeup.notify_all()
+        engine.state.worker_wakeup.notify_all()

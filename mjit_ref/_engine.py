@@ -1,20 +1,20 @@
-"""The reference engine: shared state and the client API."""
+"""The reference engine: its configuration and the client API."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Iterable, Mapping
 
-from pytest_mjit import sync as threading  # the harness can schedule them
 from pytest_mjit import CAPABILITIES, JitState, Options, is_compiled
 
 from . import _lifecycle
-from ._copyjob import CopyJob, copy_cache_from_main_thread
+from ._copyjob import copy_cache_from_main_thread
 from ._files import pch_filename, system_tmpdir
 from ._log import Log
 from ._pch import PchStatus
 from ._toolchain import Toolchain
-from ._units import Unit, UnitList
+from ._state import State
+from ._units import Unit
 from ._unload import unload_units
 
 VERSION = "0.1.0"
@@ -23,8 +23,8 @@ VERSION = "0.1.0"
 class Engine:
     """A Python model of CRuby 2.7's MJIT (mjit.c and mjit_worker.c).
 
-    One lock guards the state below; the four conditions share it (PROTOCOL.md section 1).
-    Client methods are called from the host's main thread only."""
+    What changes after construction lives in ``state`` (``_state.State``, which says what
+    guards each field).  Client methods are called from the host's main thread only."""
 
     name = "ref"
     version = VERSION
@@ -38,40 +38,18 @@ class Engine:
                                    options.debug_flags, self.log)
         self.tmp_dir = options.tmp_dir or system_tmpdir()
         self.pch_file = pch_filename(self.tmp_dir)
-        self.pch_status = PchStatus.NOT_READY
-        self.pch_owner_pid = 0
-        # Grows by one in wait mode when nothing can be unloaded (UNLOAD-6).
-        self.max_cache_size = options.max_cache_size
+        # OPT-1: the options arrive normalised (max_cache_size >= 10); keep to them.
+        self.state = State(max_cache_size=options.max_cache_size)
 
-        self.make_sync_primitives()
-        self.unit_queue = UnitList("unit_queue")
-        self.active_units = UnitList("active_units")
-        self.compact_units = UnitList("compact_units")
-        self.stale_units = UnitList("stale_units")
-        self.current_unit_num = 0
-        self.in_gc = False
-        self.in_jit = False
-        self.stop_worker_p = False
-        self.worker_stopped = True
-        self.worker_thread: threading.Thread | None = None
-        self.copy_job = CopyJob()
-        self.valid_class_serials: set[int] = set()
-        self.enabled = False
-        self.call_p = False
+    @property
+    def enabled(self) -> bool:
+        """Whether the engine runs (C: ``mjit_enabled``); the host reads it."""
+        return self.state.enabled
 
-    def make_sync_primitives(self) -> None:
-        """(Re)create the engine lock and its four conditions."""
-        self.lock = threading.Lock()
-        self.pch_wakeup = threading.Condition(self.lock)
-        self.client_wakeup = threading.Condition(self.lock)
-        self.worker_wakeup = threading.Condition(self.lock)
-        self.gc_wakeup = threading.Condition(self.lock)
-
-    def next_unit_id(self) -> int:
-        """A fresh unit id from the one counter (QUEUE-4).  Call with the lock held."""
-        unit_id = self.current_unit_num
-        self.current_unit_num += 1
-        return unit_id
+    @property
+    def call_p(self) -> bool:
+        """Whether compiled code may be called (C: ``mjit_call_p``); the host reads it."""
+        return self.state.call_p
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -94,46 +72,48 @@ class Engine:
 
     def add_iseq_to_process(self, iseq: Any, compile_info: Any = None) -> None:
         """Queue ``iseq`` for compilation (C: ``mjit_add_iseq_to_process``)."""
-        if not self.enabled or self.pch_status is PchStatus.FAILED:
+        if not self.state.enabled or self.state.pch_status is PchStatus.FAILED:
             return  # QUEUE-5
         iseq.body.jit_func = JitState.NOT_READY  # QUEUE-1
-        with self.lock:
-            unit = Unit(id=self.next_unit_id(), iseq=iseq, compile_info=compile_info)
+        with self.state.lock:
+            unit = Unit(id=self.state.next_unit_id(), iseq=iseq, compile_info=compile_info)
             iseq.body.jit_unit = unit
-            self.unit_queue.add(unit)
-            if self.active_units.length >= self.max_cache_size:
+            self.state.unit_queue.add(unit)
+            if self.state.active_units.length >= self.state.max_cache_size:
                 unload_units(self)
             self.log.verbose(3, "Sending wakeup signal to workers in mjit_add_iseq_to_process")
-            self.worker_wakeup.notify_all()
+            self.state.worker_wakeup.notify_all()
 
     def wait(self, iseq: Any) -> Any:
         """Wait until ``iseq`` is no longer NOT_READY, at most ``wait_timeout`` seconds
-        (C: ``mjit_wait``).  Returns its ``jit_func``."""
+        (C: ``mjit_wait``), so that the call in wait mode runs the compiled code (WAIT-1).
+        Returns its ``jit_func``."""
         body = iseq.body
         deadline = time.monotonic() + self.options.wait_timeout
         while body.jit_func == JitState.NOT_READY:
-            if time.monotonic() > deadline or self.pch_status is PchStatus.FAILED:
-                with self.lock:
+            if time.monotonic() > deadline or self.state.pch_status is PchStatus.FAILED:
+                with self.state.lock:
                     body.jit_func = JitState.NOT_COMPILED  # WAIT-2/WAIT-3
                 self.log.warning("timed out to wait for JIT finish")
                 break
-            with self.lock:
-                self.worker_wakeup.notify_all()
+            with self.state.lock:
+                self.state.worker_wakeup.notify_all()
             self.host.sleep(0.001)
         return body.jit_func
 
     def recompile(self, iseq: Any) -> None:
-        """Throw away the ISeq's code and compile it again (C: ``mjit_recompile``)."""
-        if not self.enabled or not is_compiled(iseq.body.jit_func):
+        """Throw away the ISeq's code and compile it again, as a new unit with a new id
+        (RECOMPILE-1; C: ``mjit_recompile``)."""
+        if not self.state.enabled or not is_compiled(iseq.body.jit_func):
             return  # RECOMPILE-3
         loc = iseq.body.location
         self.log.verbose(1, f"JIT recompile: {loc.label}@{loc.path}:{loc.first_lineno}")
-        with self.lock:
+        with self.state.lock:
             unit = iseq.body.jit_unit
-            if unit is not None and unit in self.active_units:
-                self.active_units.remove(unit)
+            if unit is not None and unit in self.state.active_units:
+                self.state.active_units.remove(unit)
                 # RECOMPILE-2: its code stays loaded until finish.
-                self.stale_units.add(unit)
+                self.state.stale_units.add(unit)
             iseq.body.jit_func = JitState.NOT_ADDED
         self.add_iseq_to_process(iseq, unit.compile_info if unit is not None else None)
         if self.options.wait:
@@ -143,44 +123,44 @@ class Engine:
 
     def gc_start_hook(self) -> None:
         """Wait for code generation to pause, then enter GC (C: ``mjit_gc_start_hook``)."""
-        if not self.enabled:
+        if not self.state.enabled:
             return
-        with self.lock:
-            while self.in_jit:  # GC-2
+        with self.state.lock:
+            while self.state.in_jit:  # GC-2
                 self.log.verbose(4, "Waiting wakeup from a worker for GC")
-                self.client_wakeup.wait()
-            self.in_gc = True
+                self.state.client_wakeup.wait()
+            self.state.in_gc = True
 
     def gc_exit_hook(self) -> None:
         """Leave GC and wake the worker (C: ``mjit_gc_exit_hook``)."""
-        if not self.enabled:
+        if not self.state.enabled:
             return
-        with self.lock:
-            self.in_gc = False
+        with self.state.lock:
+            self.state.in_gc = False
             self.log.verbose(4, "Sending wakeup signal to workers after GC")
-            self.gc_wakeup.notify_all()
+            self.state.gc_wakeup.notify_all()
 
     def free_iseq(self, iseq: Any) -> None:
         """Forget a freed ISeq in the copy job, its unit and stale units (C: ``mjit_free_iseq``)."""
-        if not self.enabled:
+        if not self.state.enabled:
             return
-        with self.lock:
-            if self.copy_job.iseq is iseq:
-                self.copy_job.iseq = None
+        with self.state.lock:
+            if self.state.copy_job.iseq is iseq:
+                self.state.copy_job.iseq = None
             unit = iseq.body.jit_unit
             if unit is not None:
                 unit.iseq = None
-            for stale in self.stale_units:  # RECOMPILE-4
+            for stale in self.state.stale_units:  # RECOMPILE-4
                 if stale.iseq is iseq:
                     stale.iseq = None
 
     def mark(self) -> Iterable[Any]:
         """The copy job's ISeq and the queued ISeqs (C: ``mjit_mark``, GC-7)."""
-        if not self.enabled:
+        if not self.state.enabled:
             return []
-        with self.lock:
-            keep = [self.copy_job.iseq] if self.copy_job.iseq is not None else []
-            keep.extend(u.iseq for u in self.unit_queue if u.iseq is not None)
+        with self.state.lock:
+            keep = [self.state.copy_job.iseq] if self.state.copy_job.iseq is not None else []
+            keep.extend(u.iseq for u in self.state.unit_queue if u.iseq is not None)
         return keep
 
     # -- worker services -----------------------------------------------------------------
@@ -191,41 +171,41 @@ class Engine:
     def add_class_serial(self, serial: int) -> None:
         # Not gated on `enabled` like the C: the host registers its classes on attach,
         # before init (where the C's mjit_init adds the root classes itself).
-        with self.lock:
-            self.valid_class_serials.add(serial)
+        with self.state.lock:
+            self.state.valid_class_serials.add(serial)
 
     def remove_class_serial(self, serial: int) -> None:
-        with self.lock:
-            self.valid_class_serials.discard(serial)
+        with self.state.lock:
+            self.state.valid_class_serials.discard(serial)
 
     def valid_class_serial_p(self, serial: int) -> bool:
         """True if ``serial`` was added and not removed (SERIAL-1); any thread."""
-        with self.lock:
-            return serial in self.valid_class_serials
+        with self.state.lock:
+            return serial in self.state.valid_class_serials
 
     # -- reports -------------------------------------------------------------------------
 
     def stats(self) -> Mapping[str, Any]:
         """List lengths, PCH status and worker state, for reports."""
-        with self.lock:
+        with self.state.lock:
             return {
-                "unit_queue": self.unit_queue.length,
-                "active_units": self.active_units.length,
-                "compact_units": self.compact_units.length,
-                "stale_units": self.stale_units.length,
-                "current_unit_num": self.current_unit_num,
-                "pch_status": self.pch_status.value,
+                "unit_queue": self.state.unit_queue.length,
+                "active_units": self.state.active_units.length,
+                "compact_units": self.state.compact_units.length,
+                "stale_units": self.state.stale_units.length,
+                "current_unit_num": self.state.current_unit_num,
+                "pch_status": self.state.pch_status.value,
                 "pch_file": self.pch_file,
                 "tmp_dir": self.tmp_dir,
-                "in_gc": self.in_gc,
-                "in_jit": self.in_jit,
-                "stop_worker_p": self.stop_worker_p,
-                "worker_stopped": self.worker_stopped,
-                "max_cache_size": self.max_cache_size,
-                "enabled": self.enabled,
-                "call_p": self.call_p,
+                "in_gc": self.state.in_gc,
+                "in_jit": self.state.in_jit,
+                "stop_worker_p": self.state.stop_worker_p,
+                "worker_stopped": self.state.worker_stopped,
+                "max_cache_size": self.state.max_cache_size,
+                "enabled": self.state.enabled,
+                "call_p": self.state.call_p,
             }
 
     def __repr__(self) -> str:
-        return (f"<mjit_ref.Engine enabled={self.enabled} pch={self.pch_status.value} "
-                f"queue={self.unit_queue.length} active={self.active_units.length}>")
+        return (f"<mjit_ref.Engine enabled={self.state.enabled} pch={self.state.pch_status.value} "
+                f"queue={self.state.unit_queue.length} active={self.state.active_units.length}>")

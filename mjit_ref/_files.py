@@ -50,7 +50,8 @@ def uniq_filename(tmp_dir: str, unit_id: int, prefix: str, suffix: str) -> str:
 
 
 def unit_filename(tmp_dir: str, unit_id: int, suffix: str) -> str:
-    """The name of a unit's ``.c``, ``.o`` or ``.so`` (COMPILE-2)."""
+    """The name of a unit's ``.c``, ``.o`` or ``.so`` (COMPILE-2); a forked child's units
+    carry the child's pid (FORK-4)."""
     return uniq_filename(tmp_dir, unit_id, TMP_PREFIX, suffix)
 
 

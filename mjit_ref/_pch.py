@@ -27,19 +27,19 @@ def make_pch(engine: "Engine") -> None:
     except Exception as exc:  # a broken host or toolchain is a failed PCH, not a dead worker
         engine.log.warning(f"making precompiled header failed: {exc!r}")
         ok = False
-    with engine.lock:
+    with engine.state.lock:
         if ok:
-            engine.pch_status = PchStatus.SUCCESS
+            engine.state.pch_status = PchStatus.SUCCESS
         else:
             engine.log.warning(
                 "Making precompiled header failed on compilation. Stopping MJIT worker...")
-            engine.pch_status = PchStatus.FAILED
-        engine.pch_wakeup.notify_all()
+            engine.state.pch_status = PchStatus.FAILED
+        engine.state.pch_wakeup.notify_all()
 
 
 def compile_prelude(pch_file: str, uses_include_pch: bool) -> str:
     """The first line of every unit's ``.c``: gcc includes the PCH by its name without
-    ``.gch``; clang gets nothing here (it is given ``-include-pch``)."""
+    ``.gch``; clang gets nothing here (it is given ``-include-pch``) (PCH-2)."""
     if uses_include_pch:
         return ""
     name = pch_file[:-len(GCH_SUFFIX)] if pch_file.endswith(GCH_SUFFIX) else pch_file

@@ -39,6 +39,8 @@ class Toolchain:
         self.log = log
         gcc = self.family == "gcc"
         self.common_args = (self.cc_path,) + CFLAGS + GCC_PIC_FLAGS
+        # OPT-3: debug flags replace the optimisation flags; debug_flags go to the header
+        # build and to every unit compile (pch_argv, compile_argv), not to the link.
         self.codeflag_args = DEBUG_ARGS if debug else OPTIMIZE_ARGS
         self.added_args = tuple(debug_flags)
         self.ldshared_args = (self.cc_path, "-shared") + GCC_PIC_FLAGS
@@ -58,7 +60,7 @@ class Toolchain:
         return [*self.common_args, *self.codeflag_args, *self.added_args, *rest]
 
     def compile_argv(self, c_file: str, o_file: str, pch_file: str) -> list[str]:
-        """argv compiling ``c_file`` to ``o_file``."""
+        """argv compiling ``c_file`` to ``o_file`` (clang takes the PCH here, PCH-2)."""
         files = ["-o", o_file, c_file]
         if self.uses_include_pch:
             files += ["-include-pch", pch_file]
@@ -87,8 +89,9 @@ class Toolchain:
         return code == 0
 
     def exec_process(self, argv: Sequence[str]) -> int:
-        """Run ``argv`` to completion: its exit code, -1 if a signal ended it, -2 if it
-        could not be started.  The process is always reaped."""
+        """Run ``argv`` to completion: its exit code, -1 if a signal ended it (a failed step,
+        FAULT-2), -2 if it could not be started (a missing compiler fails the header build
+        only, FAULT-4).  The process is always reaped."""
         if self.log.level >= 2:
             sys.stderr.write("Starting process: " + " ".join([self.cc_path, *argv]) + "\n")
         quiet = self.log.level == 0

@@ -23,7 +23,7 @@ def clean_object_files(engine: "Engine", unit: Unit) -> None:
 
 def free_unit(engine: "Engine", unit: Unit) -> None:
     """Release a unit: its ISeq (if alive) goes back to NOT_COMPILED, its handle is closed
-    and its ``.o`` removed (C: ``free_unit``)."""
+    and its ``.o`` removed unless inherited (UNLOAD-4; C: ``free_unit``)."""
     if unit.iseq is not None:
         # UNLOAD-3: NOT_COMPILED, so the call path never queues it again.
         unit.iseq.body.jit_func = JitState.NOT_COMPILED
@@ -36,7 +36,8 @@ def free_unit(engine: "Engine", unit: Unit) -> None:
 
 
 def free_list(engine: "Engine", units: UnitList, close_handle: bool) -> None:
-    """Free every unit of ``units``; without ``close_handle`` the code stays mapped."""
+    """Free every unit of ``units``; without ``close_handle`` the code stays mapped
+    (FINISH-3)."""
     for unit in units.clear():
         if not close_handle:
             unit.handle = None
@@ -48,7 +49,7 @@ def unload_units(engine: "Engine") -> None:
     with the fewest calls down to ``max_cache_size - active/10`` (C: ``unload_units``).
 
     Main thread, called with the engine lock held."""
-    active = engine.active_units
+    active = engine.state.active_units
     units_num = active.length
 
     # UNLOAD-5: units whose ISeq is gone go first.
@@ -62,8 +63,10 @@ def unload_units(engine: "Engine") -> None:
     for unit in active:
         unit.used_code_p = id(unit.iseq) in on_stack
 
+    # UNLOAD-1: down to max_cache_size minus a tenth of the active units (counted after the
+    # freed ones went), least-called first.
     delete_num = active.length // 10
-    while active.length > engine.max_cache_size - delete_num:
+    while active.length > engine.state.max_cache_size - delete_num:
         worst = None
         for unit in active:
             if unit.used_code_p:
@@ -79,8 +82,8 @@ def unload_units(engine: "Engine") -> None:
 
     if units_num == active.length and engine.options.wait:
         # UNLOAD-6: a waiting call could otherwise wait for a worker that never dequeues.
-        engine.max_cache_size += 1
+        engine.state.max_cache_size += 1
         engine.log.verbose(1, "No units can be unloaded -- incremented max-cache-size to "
-                              f"{engine.max_cache_size} for --jit-wait")
+                              f"{engine.state.max_cache_size} for --jit-wait")
     else:
         engine.log.verbose(1, f"Too many JIT code -- {units_num - active.length} units unloaded")

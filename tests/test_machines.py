@@ -92,7 +92,7 @@ def test_an_engine_on_raw_threading_still_runs(request, tmp_path):
     outside the controlled run, so it runs unheld and its moves count as uncontrolled."""
     from tests.mutants import mutate
     line = "from pytest_mjit import sync as threading  # the harness can schedule them\n"
-    factory = mutate("raw_threading", edits=(("_engine.py", line, "import threading\n"),
+    factory = mutate("raw_threading", edits=(("_state.py", line, "import threading\n"),
                                              ("_lifecycle.py", line, "import threading\n")))
     config = _config(request, factory)
     run = run_machine(config.replace(preset="quick"),

@@ -25,9 +25,9 @@ def test_compaction_rebinds_every_live_iseq(tmp_path, family):
     with started(tmp_path, family) as (host, engine):
         ms = [define_sum(host, f"m{i}", k=i + 2) for i in range(3)]
         _compile_all(host, engine, ms)
-        wait_for(lambda: engine.compact_units.length >= 1
-                 and engine.unit_queue.length == 0, WAIT, "a compaction")
-        lib = engine.compact_units._units[-1]
+        wait_for(lambda: engine.state.compact_units.length >= 1
+                 and engine.state.unit_queue.length == 0, WAIT, "a compaction")
+        lib = engine.state.compact_units._units[-1]
         wait_for(lambda: all(m.body.jit_func.address != 0 for m in ms), WAIT, "rebinding")
         assert so_mapped(f"u{lib.id}.so")
         for m in ms:
@@ -44,7 +44,7 @@ def test_failed_compaction_keeps_old_code(tmp_path, family):
         _compile_all(host, engine, ms)
         wait_idle(host, engine)
         funcs = [m.body.jit_func for m in ms]
-        assert engine.compact_units.length == 0
+        assert engine.state.compact_units.length == 0
         for m, f in zip(ms, funcs):
             assert m.body.jit_func == f and host.call(m, 5) == host.interpret(m, 5)
 
@@ -88,7 +88,7 @@ def test_full_cache_of_code_on_stack(tmp_path, family):
             assert extra.id not in [e.iseq for e in host.events_of("generate_code:enter")]
             with deadline(WAIT, "pause(wait=True) with a full cache"):
                 engine.pause(wait=True)
-        assert engine.max_cache_size == 10
+        assert engine.state.max_cache_size == 10
         assert all(is_compiled(m.body.jit_func) for m in ms)
 
 
@@ -115,6 +115,6 @@ def test_recompile(tmp_path, family):
         assert m.body.jit_func.unit_id > old.unit_id              # RECOMPILE-1
         assert so_mapped(f"u{old.unit_id}.so")                    # RECOMPILE-2
         assert host.call(m, 4) == 30
-        stale = engine.stale_units._units[0]
+        stale = engine.state.stale_units._units[0]
         engine.free_iseq(m)                                       # RECOMPILE-4
         assert stale.iseq is None

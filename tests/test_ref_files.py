@@ -49,7 +49,7 @@ def test_symlink_at_the_c_name_is_never_followed(tmp_path, family):
         engine.add_iseq_to_process(first)
         compiled(host, first)
         target = tmp_path / "target"
-        next_id = engine.current_unit_num
+        next_id = engine.state.current_unit_num
         link = tmp_path / f"_ruby_mjit_p{os.getpid()}u{next_id}.c"
         link.symlink_to(target)
         m = define_sum(host, "m")
@@ -159,7 +159,7 @@ def test_verbose_levels(tmp_path, family, capfd):
             compiled(host, m)
         wait_idle(host, engine)
         from pytest_mjit.testing import wait_for
-        wait_for(lambda: engine.compact_units.length >= 1, WAIT, "a compaction")
+        wait_for(lambda: engine.state.compact_units.length >= 1, WAIT, "a compaction")
     err = capfd.readouterr().err
     assert "JIT success" in err and "JIT compaction" in err and "Successful MJIT finish" in err
     with started(tmp_path, family) as (host, engine):

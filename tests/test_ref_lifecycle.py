@@ -161,4 +161,4 @@ def test_fork(tmp_path, family):
         engine.add_iseq_to_process(n)
         compiled(host, n)
         # The parent still compacts with the .o files made before the fork.
-        wait_for(lambda: engine.compact_units.length >= 2, WAIT, "a compaction in the parent")
+        wait_for(lambda: engine.state.compact_units.length >= 2, WAIT, "a compaction in the parent")

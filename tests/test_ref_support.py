@@ -93,8 +93,8 @@ def wait_idle(host: Host, engine) -> None:
     """Wait until the worker has nothing queued and is not compiling."""
     def idle():
         host.check_ints()
-        with engine.lock:
-            busy = engine.unit_queue.length or engine.in_jit
+        with engine.state.lock:
+            busy = engine.state.unit_queue.length or engine.state.in_jit
         return not busy
     wait_for(idle, WAIT, "the worker to go idle")
 

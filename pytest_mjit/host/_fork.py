@@ -17,6 +17,7 @@ from .. import sync
 from .._deadline import scale
 from .._sched import Scheduler
 from .._schedules import RandomWalk
+from ._events import EventLog
 
 if TYPE_CHECKING:
     from ._vm import Host
@@ -36,9 +37,11 @@ class ForkResult:
     exit_status: int
 
 
-def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float) -> ForkResult:
+def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float, log: EventLog,
+             reset_child: Callable[[], None]) -> ForkResult:
     """``engine.pause(wait=False)``, fork, ``resume`` in the parent and ``child_after_fork``,
-    ``child_fn(host)`` and ``finish`` in the child; the child is always reaped."""
+    ``child_fn(host)`` and ``finish`` in the child; the child is always reaped.  The fork is
+    recorded in ``log``; ``reset_child`` makes the host's state fit the child first."""
     engine = host.engine
     if engine is not None:
         engine.pause(wait=False)
@@ -55,9 +58,9 @@ def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float) ->
             engine.resume()
         raise
     if pid == 0:
-        _run_child(host, child_fn, read_fd, write_fd, controlled)
+        _run_child(host, child_fn, read_fd, write_fd, controlled, reset_child)
     os.close(write_fd)
-    host._log.record("fork", detail=f"child {pid}")
+    log.record("fork", detail=f"child {pid}")
     try:
         if engine is not None:
             engine.resume()
@@ -97,14 +100,14 @@ def _read_until_eof(fd: int, pid: int, limit: float) -> tuple[bytes, bool]:
 
 
 def _run_child(host: "Host", child_fn: Callable[["Host"], Any], read_fd: int,
-               write_fd: int, controlled: bool) -> None:
+               write_fd: int, controlled: bool, reset_child: Callable[[], None]) -> None:
     """The child's whole life; it leaves only through ``os._exit`` (no pytest teardown).
     Forked from a controlled run, the child runs in a run of its own (a fixed, preemption-free
     schedule), so that what it does is the same on every replay."""
     status = 1
     try:
         os.close(read_fd)
-        host._after_fork_in_child()
+        reset_child()
         with contextlib.ExitStack() as stack:
             if controlled:
                 stack.enter_context(sync.controlled_run(Scheduler(RandomWalk(0, 0))))

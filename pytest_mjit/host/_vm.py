@@ -14,11 +14,15 @@ from ..contract import JitState, is_compiled
 from .. import sync
 from .._errors import MjitError
 from .._options import Options
-from . import _codegen_service, _fork, _gc
+from . import _fork
+from ._activity import Activity
 from ._bytecode import (CallCache, Constant, InlineStorage, Insn, ISeq, Location, check_int64,
                         verify)
+from ._codegen_service import CodegenService
 from ._events import Event, EventLog
 from ._gates import Gate, GatePoints
+from ._gc import Collector
+from ._heap import Heap, Stacks
 from ._header import write_header
 from ._interp import StepBudget, interpret
 from ._postponed import PostponedJobs
@@ -55,21 +59,17 @@ class Host:
         self.defer_postponed_jobs = False
         self._log = EventLog()
         self._gates = GatePoints(self._violation)
-        self._lock = threading.Lock()
         self._jobs = PostponedJobs(self._log, self._violation)
-        self._iseqs: dict[int, ISeq] = {}
-        self._roots: set[int] = set()
-        self._frames: list[ISeq] = []
-        self._held: list[ISeq] = []
+        self._heap = Heap()
+        self._stacks = Stacks()
+        self._activity = Activity()
+        self._collector = Collector(self._heap, self._stacks, self._activity, self._log,
+                                    self._violation)
+        self._codegen = CodegenService(self._activity, self._log, self._gates, self._violation)
         self._consts: dict[str, Constant] = {}
         self._classes: set[int] = set()
         self._next_serial = 1
-        self._next_id = 1
         self._budget = StepBudget(step_limit)
-        self._in_gc = False
-        self._generating = 0
-        self._copy_waits = 0
-        self._main_blocked_in_wait = False
         self._private_dir: str | None = None
         if header_file is None:
             self._private_dir = tempfile.mkdtemp(prefix="pytest_mjit_host_")
@@ -130,14 +130,11 @@ class Host:
         if serial not in self._classes:
             raise MjitError(f"define {name!r}: class serial {serial!r} is not a live class")
         depths = verify(name, code, argc, nlocals, [c.argc for c in calls], len(consts))
-        iseq = ISeq(self, self._next_id, name, code, argc, nlocals, serial,
+        iseq = ISeq(self, self._heap.new_id(), name, code, argc, nlocals, serial,
                     Location(name, str(path), lineno),
                     [CallCache(c, c.class_serial) for c in calls],
                     [InlineStorage(self._consts[n]) for n in consts], depths)
-        self._next_id += 1
-        self._iseqs[iseq.id] = iseq
-        if root:
-            self._roots.add(iseq.id)
+        self._heap.add(iseq, root)
         return iseq
 
     def set_const(self, name: str, value: int) -> None:
@@ -149,7 +146,7 @@ class Host:
         if name in self._consts:
             const = self._consts[name]
             const.value = value
-            for iseq in self._iseqs.values():
+            for iseq in self._heap.live():
                 if any(e.constant is const for e in iseq._inline_storage):
                     iseq.sync_caches()
         else:
@@ -193,17 +190,17 @@ class Host:
         """Keep ``iseq`` alive across GC."""
         self._require_main("root")
         self._check_iseq(iseq, "root")
-        self._roots.add(iseq.id)
+        self._heap.root(iseq)
 
     def unroot(self, iseq: ISeq) -> None:
         """Let GC free ``iseq`` once nothing else keeps it alive."""
         self._require_main("unroot")
-        self._roots.discard(iseq.id)
+        self._heap.unroot(iseq)
 
     @property
     def iseqs(self) -> list[ISeq]:
         """Every ISeq GC has not freed, in definition order."""
-        return list(self._iseqs.values())
+        return self._heap.live()
 
     # -- the call path (main thread) ----------------------------------------------------
 
@@ -211,7 +208,7 @@ class Host:
         """Call ``iseq`` as the VM does (C: ``mjit_exec``): count, maybe enqueue, run code."""
         self._require_main("call")
         self._check_args(iseq, args)
-        if not self._frames:
+        if not self._stacks.depth:
             self._budget = StepBudget(self.step_limit)
         return self._call(iseq, list(args))
 
@@ -219,21 +216,17 @@ class Host:
         """Run ``iseq`` in the interpreter only (nested calls still take the call path)."""
         self._require_main("interpret")
         self._check_args(iseq, args)
-        if not self._frames:
+        if not self._stacks.depth:
             self._budget = StepBudget(self.step_limit)
-        self._frames.append(iseq)
-        try:
+        with self._stacks.running(iseq):
             return interpret(iseq, args, self._budget, self._call)
-        finally:
-            self._frames.pop()
 
     def _call(self, iseq: ISeq, args: list[int]) -> int:
-        if len(self._frames) >= MAX_CALL_DEPTH:
+        if self._stacks.depth >= MAX_CALL_DEPTH:
             raise MjitError(f"call of {iseq.name!r} nests deeper than {MAX_CALL_DEPTH} frames")
         if not self.defer_postponed_jobs:
             self._jobs.run_pending()
-        self._frames.append(iseq)
-        try:
+        with self._stacks.running(iseq):
             body = iseq._body
             body.total_calls += 1
             self._log.record("call", iseq.id)
@@ -245,11 +238,8 @@ class Host:
                 engine.add_iseq_to_process(iseq)
                 if self.options.wait:
                     self._log.record("wait", iseq.id)
-                    self._main_blocked_in_wait = True
-                    try:
+                    with self._activity.main_waiting():
                         engine.wait(iseq)
-                    finally:
-                        self._main_blocked_in_wait = False
             func = body.jit_func
             if is_compiled(func) and engine is not None and engine.call_p:
                 if is_executable(func.address):
@@ -259,19 +249,14 @@ class Host:
                 self._violation(f"jit_func of {iseq.name!r} points to 0x{func.address:x}, "
                                 "which is not in an executable mapping", iseq)
             return interpret(iseq, args, self._budget, self._call)
-        finally:
-            self._frames.pop()
 
     @contextlib.contextmanager
     def frame(self, iseq: ISeq) -> Iterator[ISeq]:
         """Hold a frame of ``iseq`` on the stack (a suspended continuation or thread)."""
         self._require_main("frame")
         self._check_iseq(iseq, "frame")
-        self._held.append(iseq)
-        try:
+        with self._stacks.holding(iseq):
             yield iseq
-        finally:
-            self._held.remove(iseq)
 
     # -- GC (main thread) ---------------------------------------------------------------
 
@@ -286,33 +271,37 @@ class Host:
     def gc_begin(self) -> None:
         """``engine.gc_start_hook()``, then the host is in GC."""
         self._require_main("gc_begin")
-        _gc.begin(self)
+        self._collector.begin(self.engine)
 
     def gc_sweep(self) -> list[ISeq]:
         """Free every ISeq not reachable from the roots, the stacks and ``engine.mark()``."""
         self._require_main("gc_sweep")
-        return _gc.sweep(self)
+        return self._collector.sweep(self.engine)
 
     def gc_end(self) -> None:
         """The host leaves GC, then ``engine.gc_exit_hook()``."""
         self._require_main("gc_end")
-        _gc.end(self)
+        self._collector.end(self.engine)
 
     @property
     def in_gc(self) -> bool:
         """True between ``gc_begin`` and ``gc_end``."""
-        return self._in_gc
+        return self._activity.in_gc
 
     # -- services for the engine ----------------------------------------------------------
 
     def generate_code(self, out: IO[str], iseq: ISeq, funcname: str, compile_info: Any,
                       engine: Any) -> bool:
         """Write C for ``iseq`` as ``int64_t funcname(int64_t *args)`` (C: ``mjit_compile``)."""
-        return _codegen_service.generate_code(self, out, iseq, funcname, engine)
+        self._check_iseq(iseq, "generate_code")
+        return self._codegen.generate_code(out, iseq, funcname, engine)
 
     def copy_caches(self, iseq: ISeq, cc_entries: list, is_entries: list) -> None:
         """Fill the worker's buffers with frozen cache snapshots.  Main thread only."""
-        _codegen_service.copy_caches(self, iseq, cc_entries, is_entries)
+        self._check_iseq(iseq, "copy_caches")
+        on_main = (threading.get_ident() == self.main_thread_id
+                   or self._activity.main_is_waiting)
+        self._codegen.copy_caches(iseq, cc_entries, is_entries, on_main)
 
     def register_postponed_job(self, fn: Callable[[Any], None], data: Any) -> bool:
         """Queue ``fn(data)`` for the main thread's next ``check_ints``; False when refused."""
@@ -345,7 +334,7 @@ class Host:
         (suspended continuations), apart, as CRuby keeps threads' and continuations' stacks.
         Main thread only."""
         self._on_main("iseqs_on_stack")
-        return list(self._frames), list(self._held)
+        return self._stacks.frames()
 
     @property
     def pending_postponed_jobs(self) -> int:
@@ -365,7 +354,7 @@ class Host:
     def fork(self, child_fn: Callable[["Host"], Any], timeout: float = 60.0) -> "_fork.ForkResult":
         """Fork as MRI does; the child runs ``child_fn(host)``.  See docs/host.md."""
         self._require_main("fork")
-        return _fork.run_fork(self, child_fn, timeout)
+        return _fork.run_fork(self, child_fn, timeout, self._log, self._after_fork_in_child)
 
     @property
     def events(self) -> list[Event]:
@@ -416,9 +405,7 @@ class Host:
 
     def _after_fork_in_child(self) -> None:
         self.main_thread_id = threading.get_ident()
-        self._lock = threading.Lock()
         self._log.after_fork_in_child()
         self._jobs.after_fork_in_child()
         self._gates.after_fork_in_child()
-        self._generating = 0
-        self._copy_waits = 0
+        self._activity.after_fork_in_child()

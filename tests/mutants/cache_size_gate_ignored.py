@@ -5,7 +5,7 @@ Breaks QUEUE-6."""
 from . import mutate
 
 create_engine = mutate(__name__, "_worker.py",
-                       old=("                while ((engine.unit_queue.length == 0\n"
-                            "                        or engine.active_units.length >= engine.max_cache_size)\n"
-                            "                       and not engine.stop_worker_p):\n"),
-                       new=("                while engine.unit_queue.length == 0 and not engine.stop_worker_p:\n"))
+                       old=("                while ((engine.state.unit_queue.length == 0\n"
+                            "                        or engine.state.active_units.length >= engine.state.max_cache_size)\n"
+                            "                       and not engine.state.stop_worker_p):\n"),
+                       new=("                while engine.state.unit_queue.length == 0 and not engine.state.stop_worker_p:\n"))

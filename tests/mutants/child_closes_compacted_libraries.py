@@ -8,4 +8,4 @@ from . import mutate
 create_engine = mutate(__name__, '_lifecycle.py',
                        old='                unit.o_file_inherited_p = True\n',
                        new=('                unit.o_file_inherited_p = True\n'
-                            '    free_list(engine, engine.compact_units, True)\n'))
+                            '    free_list(engine, engine.state.compact_units, True)\n'))

@@ -6,8 +6,8 @@ Breaks FORK-6."""
 from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
-                       old=('    engine.make_sync_primitives()\n'
-                            '    engine.worker_thread = None\n'),
-                       new=('    engine.make_sync_primitives()\n'
-                            '    engine.worker_thread = None\n'
-                            '    engine.call_p = False\n'))
+                       old=('    engine.state.make_sync_primitives()\n'
+                            '    engine.state.worker_thread = None\n'),
+                       new=('    engine.state.make_sync_primitives()\n'
+                            '    engine.state.worker_thread = None\n'
+                            '    engine.state.call_p = False\n'))

@@ -7,5 +7,5 @@ Breaks FORK-2."""
 from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
-                       old='    for units in (engine.active_units, engine.stale_units):\n',
-                       new='    for units in (engine.active_units,):\n')
+                       old='    for units in (engine.state.active_units, engine.state.stale_units):\n',
+                       new='    for units in (engine.state.active_units,):\n')

@@ -5,5 +5,5 @@ Breaks SERIAL-1, and GC-6's failing generation (code calling into a removed clas
 from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
-                       old="            self.valid_class_serials.discard(serial)\n",
+                       old="            self.state.valid_class_serials.discard(serial)\n",
                        new="            pass\n")

@@ -6,4 +6,4 @@ from . import mutate
 
 create_engine = mutate(__name__, "_compaction.py",
                        old="            funcname = funcname_of(cur.id)\n",
-                       new="            funcname = funcname_of(engine.active_units._units[0].id)\n")
+                       new="            funcname = funcname_of(engine.state.active_units._units[0].id)\n")

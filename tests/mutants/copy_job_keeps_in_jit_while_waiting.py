@@ -6,7 +6,7 @@ no longer run the job the worker waits for (deadlock); GC-7's copy-job case hang
 from . import mutate
 
 create_engine = mutate(__name__, "_copyjob.py",
-                       old="        engine.in_jit = False\n"
-                           "        engine.client_wakeup.notify_all()\n"
+                       old="        engine.state.in_jit = False\n"
+                           "        engine.state.client_wakeup.notify_all()\n"
                            "        job.finish_p = False\n",
                        new="        job.finish_p = False\n")

@@ -9,7 +9,7 @@ create_engine = mutate(__name__, "_copyjob.py",
                        old="            success = job.finish_p\n"
                            "            job.finish_p = True\n",
                        new="            success = job.finish_p\n"
-                           "            if engine.stop_worker_p and not success:\n"
-                           "                engine.in_jit = True\n"
+                           "            if engine.state.stop_worker_p and not success:\n"
+                           "                engine.state.in_jit = True\n"
                            "                return False\n"
                            "            job.finish_p = True\n")

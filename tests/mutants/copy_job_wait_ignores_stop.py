@@ -6,5 +6,5 @@ finish wait forever for a worker that waits for the job."""
 from . import mutate
 
 create_engine = mutate(__name__, "_copyjob.py",
-                       old="                while not job.finish_p and not engine.stop_worker_p:\n",
+                       old="                while not job.finish_p and not engine.state.stop_worker_p:\n",
                        new="                while not job.finish_p:\n")

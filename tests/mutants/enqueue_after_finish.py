@@ -6,5 +6,5 @@ Breaks QUEUE-5."""
 from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
-                       old="        if not self.enabled or self.pch_status is PchStatus.FAILED:\n",
-                       new="        if self.pch_status is PchStatus.FAILED:\n")
+                       old="        if not self.state.enabled or self.state.pch_status is PchStatus.FAILED:\n",
+                       new="        if self.state.pch_status is PchStatus.FAILED:\n")

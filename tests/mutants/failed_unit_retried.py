@@ -7,10 +7,10 @@ from . import mutate
 
 create_engine = mutate(__name__, "_worker.py",
                        old=("            if is_compiled(func):\n"
-                            "                engine.active_units.add(unit)\n"),
+                            "                engine.state.active_units.add(unit)\n"),
                        new=("            if is_compiled(func):\n"
-                            "                engine.active_units.add(unit)\n"
+                            "                engine.state.active_units.add(unit)\n"
                             "            elif unit.compile_info != \"retried\":\n"
                             "                unit.compile_info = \"retried\"\n"
-                            "                engine.unit_queue.add(unit)\n"
+                            "                engine.state.unit_queue.add(unit)\n"
                             "                func = JitState.NOT_READY\n"))

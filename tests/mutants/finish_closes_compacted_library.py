@@ -8,4 +8,4 @@ from . import mutate
 create_engine = mutate(__name__, '_lifecycle.py',
                        old='            free_list(engine, units, close_handle)\n',
                        new=('            free_list(engine, units,\n'
-                            '                      close_handle or units is engine.compact_units)\n'))
+                            '                      close_handle or units is engine.state.compact_units)\n'))

@@ -5,8 +5,6 @@ Breaks FINISH-5."""
 from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
-                       old=('    engine.call_p = False\n'
-                            '    with engine.lock:\n'
-                            '        for units in'),
-                       new=('    with engine.lock:\n'
-                            '        for units in'))
+                       old=('    engine.state.call_p = False\n'
+                            '    state = engine.state\n'),
+                       new=('    state = engine.state\n'))

@@ -6,13 +6,13 @@ Breaks PCH-4."""
 from . import mutate
 
 create_engine = mutate(__name__, "_lifecycle.py",
-                       old=("    with engine.lock:\n"
+                       old=("    with engine.state.lock:\n"
                             "        # PCH-4: a compiler building the PCH is never abandoned.\n"
-                            "        while engine.pch_status is PchStatus.NOT_READY and not engine.worker_stopped:\n"
+                            "        while engine.state.pch_status is PchStatus.NOT_READY and not engine.state.worker_stopped:\n"
                             "            engine.log.verbose(3, \"Waiting wakeup from make_pch\")\n"
-                            "            engine.pch_wakeup.wait()\n"
+                            "            engine.state.pch_wakeup.wait()\n"
                             "    stop_worker(engine)\n"),
-                       new=("    if engine.pch_status is PchStatus.NOT_READY:\n"
-                            "        engine.stop_worker_p = True  # the worker ends after its build\n"
+                       new=("    if engine.state.pch_status is PchStatus.NOT_READY:\n"
+                            "        engine.state.stop_worker_p = True  # the worker ends after its build\n"
                             "    else:\n"
                             "        stop_worker(engine)\n"))

@@ -6,6 +6,6 @@ Breaks FINISH-2 and FINISH-3."""
 from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
-                       old=('        for units in (engine.unit_queue, engine.active_units, engine.compact_units,\n'
-                            '                      engine.stale_units):\n'),
-                       new=('        for units in (engine.unit_queue, engine.active_units, engine.compact_units):\n'))
+                       old=('        for units in (state.unit_queue, state.active_units, state.compact_units,\n'
+                            '                      state.stale_units):\n'),
+                       new=('        for units in (state.unit_queue, state.active_units, state.compact_units):\n'))

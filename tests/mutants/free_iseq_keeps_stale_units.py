@@ -6,7 +6,7 @@ Breaks RECOMPILE-4."""
 from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
-                       old=("            for stale in self.stale_units:  # RECOMPILE-4\n"
+                       old=("            for stale in self.state.stale_units:  # RECOMPILE-4\n"
                             "                if stale.iseq is iseq:\n"
                             "                    stale.iseq = None\n"),
                        new="")

@@ -9,4 +9,4 @@ create_engine = mutate(__name__, "_engine.py",
                        old=("            unit = iseq.body.jit_unit\n"
                             "            if unit is not None:\n"),
                        new=("            unit = iseq.body.jit_unit\n"
-                            "            if unit is not None and unit in self.unit_queue:\n"))
+                            "            if unit is not None and unit in self.state.unit_queue:\n"))

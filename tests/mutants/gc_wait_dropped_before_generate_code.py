@@ -6,7 +6,7 @@ Breaks GC-1 and GC-3 (generate_code runs between gc_start_hook and gc_exit_hook)
 from . import mutate
 
 create_engine = mutate(__name__, "_convert.py",
-                       old="                while engine.in_gc:\n"
+                       old="                while engine.state.in_gc:\n"
                            "                    log.verbose(3, \"Waiting wakeup from GC\")\n"
-                           "                    engine.gc_wakeup.wait()\n",
+                           "                    engine.state.gc_wakeup.wait()\n",
                        new="")

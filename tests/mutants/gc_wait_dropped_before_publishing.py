@@ -5,7 +5,7 @@ Breaks GC-4: a result is published while the host is in GC."""
 from . import mutate
 
 create_engine = mutate(__name__, "_worker.py",
-                       old="        while engine.in_gc:\n"
+                       old="        while engine.state.in_gc:\n"
                            "            engine.log.verbose(3, \"Waiting wakeup from GC\")\n"
-                           "            engine.gc_wakeup.wait()\n",
+                           "            engine.state.gc_wakeup.wait()\n",
                        new="")

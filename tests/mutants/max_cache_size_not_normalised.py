@@ -7,5 +7,6 @@ Breaks OPT-1."""
 from . import mutate
 
 create_engine = mutate(__name__, '_engine.py',
-                       old=('        self.max_cache_size = options.max_cache_size\n'),
-                       new=('        self.max_cache_size = options.max_cache_size if options.max_cache_size > 10 else 1\n'))
+                       old=('        self.state = State(max_cache_size=options.max_cache_size)\n'),
+                       new=('        self.state = State(max_cache_size=options.max_cache_size\n'
+                            '                           if options.max_cache_size > 10 else 1)\n'))

@@ -6,5 +6,5 @@ Breaks UNLOAD-6."""
 from . import mutate
 
 create_engine = mutate(__name__, "_unload.py",
-                       old="        engine.max_cache_size += 1\n",
+                       old="        engine.state.max_cache_size += 1\n",
                        new="        pass\n")

@@ -11,7 +11,7 @@ create_engine = mutate(__name__, '_lifecycle.py',
                             '\n'
                             'def resume'),
                        new=('    stop_worker(engine)\n'
-                            '    engine.call_p = False\n'
+                            '    engine.state.call_p = False\n'
                             '    return True\n'
                             '\n'
                             '\n'

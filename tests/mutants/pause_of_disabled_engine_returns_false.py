@@ -7,6 +7,6 @@ from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
                        old=('        raise EngineStateError("MJIT is not enabled")\n'
-                            '    if engine.worker_stopped:\n'),
+                            '    if engine.state.worker_stopped:\n'),
                        new=('        return False\n'
-                            '    if engine.worker_stopped:\n'))
+                            '    if engine.state.worker_stopped:\n'))

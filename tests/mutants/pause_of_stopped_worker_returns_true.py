@@ -5,9 +5,9 @@ Breaks STOP-3."""
 from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
-                       old=('    if engine.worker_stopped:\n'
+                       old=('    if engine.state.worker_stopped:\n'
                             '        return False\n'
                             '    if wait:'),
-                       new=('    if engine.worker_stopped:\n'
+                       new=('    if engine.state.worker_stopped:\n'
                             '        return True\n'
                             '    if wait:'))

@@ -6,5 +6,5 @@ Breaks STOP-2."""
 from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
-                       old=('               and engine.active_units.length < engine.max_cache_size\n'),
+                       old=('               and engine.state.active_units.length < engine.state.max_cache_size\n'),
                        new=(''))

@@ -7,5 +7,5 @@ from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
                        old="        iseq.body.jit_func = JitState.NOT_READY  # QUEUE-1\n",
-                       new=("        if not self.worker_stopped:\n"
+                       new=("        if not self.state.worker_stopped:\n"
                             "            iseq.body.jit_func = JitState.NOT_READY\n"))

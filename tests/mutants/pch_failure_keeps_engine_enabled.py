@@ -6,6 +6,7 @@ Breaks FAULT-3, FAULT-4 and PCH-3."""
 from . import mutate
 
 create_engine = mutate(__name__, '_worker.py',
-                       old=('            engine.enabled = False\n'
+                       old=('            with engine.state.lock:\n'
+                            '                engine.state.enabled = False\n'
                             '            return\n'),
                        new=('            return\n'))

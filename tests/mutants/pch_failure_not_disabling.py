@@ -5,6 +5,7 @@ Breaks PCH-3."""
 from . import mutate
 
 create_engine = mutate(__name__, "_worker.py",
-                       old=("            engine.enabled = False\n"
+                       old=("            with engine.state.lock:\n"
+                            "                engine.state.enabled = False\n"
                             "            return\n"),
                        new="            pass\n")

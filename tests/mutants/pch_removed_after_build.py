@@ -6,7 +6,7 @@ from . import mutate
 
 create_engine = mutate(__name__, "_pch.py",
                        old=("        if ok:\n"
-                            "            engine.pch_status = PchStatus.SUCCESS\n"),
+                            "            engine.state.pch_status = PchStatus.SUCCESS\n"),
                        new=("        if ok:\n"
                             "            __import__(\"os\").remove(engine.pch_file)\n"
-                            "            engine.pch_status = PchStatus.SUCCESS\n"))
+                            "            engine.state.pch_status = PchStatus.SUCCESS\n"))

@@ -6,5 +6,5 @@ Breaks RECOMPILE-3."""
 from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
-                       old="        if not self.enabled or not is_compiled(iseq.body.jit_func):\n",
-                       new="        if not self.enabled:\n")
+                       old="        if not self.state.enabled or not is_compiled(iseq.body.jit_func):\n",
+                       new="        if not self.state.enabled:\n")

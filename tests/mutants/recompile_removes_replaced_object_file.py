@@ -6,8 +6,8 @@ Breaks FORK-2."""
 from . import mutate
 
 create_engine = mutate(__name__, '_engine.py',
-                       old=('                self.stale_units.add(unit)\n'),
-                       new=('                self.stale_units.add(unit)\n'
+                       old=('                self.state.stale_units.add(unit)\n'),
+                       new=('                self.state.stale_units.add(unit)\n'
                             '                if unit.o_file:\n'
                             '                    __import__("os").remove(unit.o_file)\n'
                             '                    unit.o_file = None\n'))

@@ -6,5 +6,5 @@ Breaks GC-1, GC-3 and GC-4."""
 from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
-                       old="                self.client_wakeup.wait()\n            self.in_gc = True\n",
-                       new="                self.client_wakeup.wait()\n            self.in_gc = False\n")
+                       old="                self.state.client_wakeup.wait()\n            self.state.in_gc = True\n",
+                       new="                self.state.client_wakeup.wait()\n            self.state.in_gc = False\n")

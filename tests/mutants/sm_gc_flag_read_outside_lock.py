@@ -7,10 +7,10 @@ violation (code generated during GC)."""
 from . import mutate
 
 create_engine = mutate(__name__, "_convert.py",
-                       old=("            with engine.lock:\n"
+                       old=("            with engine.state.lock:\n"
                             "                # GC-3: wait until gc_exit_hook.\n"
-                            "                while engine.in_gc:\n"),
-                       new=("            gc_seen = engine.in_gc  # read outside the lock\n"
-                            "            with engine.lock:\n"
+                            "                while engine.state.in_gc:\n"),
+                       new=("            gc_seen = engine.state.in_gc  # read outside the lock\n"
+                            "            with engine.state.lock:\n"
                             "                # GC-3: wait until gc_exit_hook.\n"
-                            "                while gc_seen and engine.in_gc:\n"))
+                            "                while gc_seen and engine.state.in_gc:\n"))

@@ -8,9 +8,9 @@ from . import mutate
 
 create_engine = mutate(__name__, edits=(
     ("_convert.py",
-     "            with engine.lock:\n                # GC-3: wait until gc_exit_hook.\n",
+     "            with engine.state.lock:\n                # GC-3: wait until gc_exit_hook.\n",
      "            seen = unit.iseq  # checked before the GC wait, trusted after it\n"
-     "            with engine.lock:\n                # GC-3: wait until gc_exit_hook.\n"),
+     "            with engine.state.lock:\n                # GC-3: wait until gc_exit_hook.\n"),
     ("_convert.py",
      "                started = unit.iseq is not None\n",
      "                started = seen is not None\n"),

@@ -6,5 +6,5 @@ Breaks GC-1 and GC-2; the protocol machine finds it as a host violation."""
 from . import mutate
 
 create_engine = mutate(__name__, "_convert.py",
-                       old="                engine.in_jit = started\n",
-                       new="                engine.in_jit = False\n")
+                       old="                engine.state.in_jit = started\n",
+                       new="                engine.state.in_jit = False\n")

@@ -7,7 +7,7 @@ as a deadlock: the host waits for code generation, the worker for work."""
 from . import mutate
 
 create_engine = mutate(__name__, "_convert.py",
-                       old=("            engine.in_jit = False\n"
-                            "            engine.client_wakeup.notify_all()\n"),
-                       new=("            engine.in_jit = False\n"
-                            "            engine.gc_wakeup.notify_all()\n"))
+                       old=("            engine.state.in_jit = False\n"
+                            "            engine.state.client_wakeup.notify_all()\n"),
+                       new=("            engine.state.in_jit = False\n"
+                            "            engine.state.gc_wakeup.notify_all()\n"))

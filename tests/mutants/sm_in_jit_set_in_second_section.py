@@ -8,7 +8,7 @@ from . import mutate
 
 create_engine = mutate(__name__, "_convert.py",
                        old=("                started = unit.iseq is not None\n"
-                            "                engine.in_jit = started\n"),
+                            "                engine.state.in_jit = started\n"),
                        new=("                started = unit.iseq is not None\n"
-                            "            with engine.lock:\n"
-                            "                engine.in_jit = started\n"))
+                            "            with engine.state.lock:\n"
+                            "                engine.state.in_jit = started\n"))

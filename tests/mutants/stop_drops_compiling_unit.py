@@ -6,9 +6,9 @@ Breaks FORK-5."""
 from . import mutate
 
 create_engine = mutate(__name__, '_worker.py',
-                       old=('    with engine.lock:\n'
+                       old=('    with engine.state.lock:\n'
                             '        # GC-4: never touch an ISeq while GC runs.\n'),
-                       new=('    if engine.stop_worker_p:\n'
+                       new=('    if engine.state.stop_worker_p:\n'
                             '        func = JitState.NOT_COMPILED\n'
-                            '    with engine.lock:\n'
+                            '    with engine.state.lock:\n'
                             '        # GC-4: never touch an ISeq while GC runs.\n'))

@@ -6,7 +6,7 @@ from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
                        old=('        engine.host.check_ints()\n'
-                            '        with engine.lock:\n'
-                            '            if not engine.worker_stopped:\n'),
-                       new=('        with engine.lock:\n'
-                            '            if not engine.worker_stopped:\n'))
+                            '        with engine.state.lock:\n'
+                            '            if not engine.state.worker_stopped:\n'),
+                       new=('        with engine.state.lock:\n'
+                            '            if not engine.state.worker_stopped:\n'))

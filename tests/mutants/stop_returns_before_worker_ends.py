@@ -6,10 +6,10 @@ from . import mutate
 
 create_engine = mutate(__name__, '_lifecycle.py',
                        old=('        engine.host.check_ints()\n'
-                            '        with engine.lock:\n'
-                            '            if not engine.worker_stopped:\n'
-                            '                engine.client_wakeup.wait(STOP_POLL_SECONDS)\n'
+                            '        with engine.state.lock:\n'
+                            '            if not engine.state.worker_stopped:\n'
+                            '                engine.state.client_wakeup.wait(STOP_POLL_SECONDS)\n'
                             '    join_worker(engine)\n'),
                        new=('        engine.host.check_ints()\n'
                             '        break\n'
-                            '    engine.worker_thread = None\n'))
+                            '    engine.state.worker_thread = None\n'))

@@ -5,6 +5,6 @@ Breaks QUEUE-4 and COMPILE-1."""
 
 from . import mutate
 
-create_engine = mutate(__name__, "_engine.py",
+create_engine = mutate(__name__, "_state.py",
                        old="        self.current_unit_num += 1\n",
                        new="        self.current_unit_num += 0\n")

@@ -12,7 +12,7 @@ create_engine = mutate(__name__, edits=(
      "                                           daemon=True).start()\n"),
     ("_convert.py",
      "            out.write(compile_prelude(engine.pch_file, engine.toolchain.uses_include_pch))\n",
-     "            use_pch = engine.pch_status.name == \"SUCCESS\"\n"
+     "            use_pch = engine.state.pch_status.name == \"SUCCESS\"\n"
      "            out.write(compile_prelude(engine.pch_file, engine.toolchain.uses_include_pch)\n"
      "                      if use_pch else f'#include \"{engine.host.header_file}\"\\n')\n"),
     ("_convert.py",

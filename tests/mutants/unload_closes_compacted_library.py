@@ -7,5 +7,5 @@ from . import mutate
 
 create_engine = mutate(__name__, '_unload.py',
                        old=('    if units_num == active.length and engine.options.wait:\n'),
-                       new=('    free_list(engine, engine.compact_units, True)\n'
+                       new=('    free_list(engine, engine.state.compact_units, True)\n'
                             '    if units_num == active.length and engine.options.wait:\n'))

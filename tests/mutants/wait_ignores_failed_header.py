@@ -6,5 +6,5 @@ Breaks WAIT-3."""
 from . import mutate
 
 create_engine = mutate(__name__, "_engine.py",
-                       old="            if time.monotonic() > deadline or self.pch_status is PchStatus.FAILED:\n",
+                       old="            if time.monotonic() > deadline or self.state.pch_status is PchStatus.FAILED:\n",
                        new="            if time.monotonic() > deadline:\n")
