@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from pytest_mjit import JitState, is_compiled
 from pytest_mjit.host import Insn, executable_ranges
 from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, Helper, call_to_enqueue, define_affine,
-                                 wait_for)
+                                 scale, wait_for)
 # the tests import these from here too
 from pytest_mjit.testing import compile_methods, compiled, gc_open, settle  # noqa: F401
 from pytest_mjit.testing import deadline as bounded  # noqa: F401

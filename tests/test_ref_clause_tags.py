@@ -13,7 +13,7 @@ import re
 import tokenize
 
 import mjit_ref
-from pytest_mjit import _clauses
+from pytest_mjit.clauses import CLAUSES
 
 REF_DIR = pathlib.Path(mjit_ref.__file__).parent
 CLAUSE_ID = re.compile(r"\b[A-Z]+-\d+\b")
@@ -49,7 +49,7 @@ def _all_tags() -> dict[str, list[tuple[int, str, str]]]:
 def test_every_must_clause_is_tagged_in_mjit_ref():
     tagged = {cid for tags in _all_tags().values() for _, cid, where in tags
               if where != "module docstring"}
-    untagged = [c.id for c in _clauses.CLAUSES.values() if c.must and c.id not in tagged]
+    untagged = [c.id for c in CLAUSES.values() if c.must and c.id not in tagged]
     assert not untagged, ("MUST clauses with no tag at the mjit_ref code that implements "
                           f"them: {', '.join(untagged)}")
 
@@ -60,7 +60,7 @@ def test_tags_name_real_clauses_where_the_code_is():
         per_line: dict[int, int] = {}
         for line, cid, where in tags:
             per_line[line] = per_line.get(line, 0) + 1
-            if cid not in _clauses.CLAUSES:
+            if cid not in CLAUSES:
                 problems.append(f"mjit_ref/{name}:{line}: {cid} is not a clause")
             if where == "module docstring":
                 problems.append(f"mjit_ref/{name}:{line}: {cid} tagged in the module docstring")
