@@ -91,6 +91,7 @@ COPYJOB-7 M In wait mode the copy runs inline on the worker without a postponed 
 COPYJOB-8 M A refused postponed-job registration fails the copy at once.
 STOP - Stop, pause and resume
 STOP-1 M pause(wait=False) returns only once the worker thread has ended, leaving no files of an interrupted unit but a kept .o.
+  note: the C's worker sets worker_stopped as its last store, so pause returns while the thread is still leaving its start routine; the tests check compilers and files at the moment pause (or finish) returns and give the thread a few seconds to end on its own, with nothing more done by the main thread.
 STOP-2 M pause(wait=True) lets the worker empty the queue (unless the cache is full) before stopping it, and returns once the worker has stopped even if units are still queued.
   note: CRuby 2.7's mjit_pause drains in a loop that looks only at the queue and the cache, never at worker_stopped: a header build that fails while it loops stops the worker (PCH-3) and the loop never ends. The suite bounds that wait, so an engine that follows the C here gets a FAIL of this clause, not a hang.
 STOP-3 M pause of a stopped worker and resume of a running one return False; both raise on a disabled engine.
