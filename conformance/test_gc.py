@@ -59,7 +59,8 @@ def test_gc_start_hook_waits_for_running_generation(mjit_host, mjit_engine):
         helper.join()
         host.gc_sweep()
     events = host.events
-    assert event_index(events, "generate_code:exit", m) < event_index(events, "gc_start_hook:exit"), \
+    assert (event_index(events, "generate_code:exit", m)
+            < event_index(events, "gc_start_hook:exit")), \
         "gc_start_hook returned while generate_code was still running"
     compiled(host, engine, m)
     assert not host.violations

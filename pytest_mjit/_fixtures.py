@@ -51,7 +51,7 @@ class MjitTest:
         lines = []
         for n, (_host, engine, _opts) in enumerate(self.started):
             try:
-                value = call_bounded(lambda: repr(dict(engine.stats())), scale(STATS_TIMEOUT),
+                value = call_bounded(lambda e=engine: repr(dict(e.stats())), scale(STATS_TIMEOUT),
                                      "engine.stats()")
                 lines.append(f"engine #{n} stats: {clean(value, 2000)}")
             except MjitError as exc:
@@ -184,7 +184,8 @@ def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path, _mjit_guard) -> Comp
 
 
 @pytest.fixture
-def mjit_options(request: pytest.FixtureRequest, mjit_cc: CompilerShim, mjit_tmpdir: Path) -> Options:
+def mjit_options(request: pytest.FixtureRequest, mjit_cc: CompilerShim,
+                 mjit_tmpdir: Path) -> Options:
     """Options for this test's engines: the shim as compiler, the test's tmp dir, small
     min_calls and wait_timeout; overridden by ``@pytest.mark.mjit_options(**overrides)``."""
     preset = session_of(request.config).settings.preset
@@ -224,7 +225,7 @@ class Starter:
         """Release every hold and gate, then finish every started engine (bounded)."""
         self._test.release_all()
         errors, expired = [], None
-        for host, engine, _opts in reversed(self._test.started):
+        for _host, engine, _opts in reversed(self._test.started):
             try:
                 with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
                     engine.finish()

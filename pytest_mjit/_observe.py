@@ -182,8 +182,10 @@ class Snapshot:
             maps_removed=sorted(self.maps - later.maps, key=lambda m: m.path),
             threads_added={i: n for i, n in later.threads.items() if i not in self.threads},
             threads_removed={i: n for i, n in self.threads.items() if i not in later.threads},
-            children_added=sorted({c.pid for c in later.children} - {c.pid for c in self.children}),
-            children_removed=sorted({c.pid for c in self.children} - {c.pid for c in later.children}),
+            children_added=sorted({c.pid for c in later.children}
+                                  - {c.pid for c in self.children}),
+            children_removed=sorted({c.pid for c in self.children}
+                                    - {c.pid for c in later.children}),
             events_from=self.events,
         )
 

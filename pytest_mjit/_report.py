@@ -88,7 +88,8 @@ def certificate(statuses: dict[str, str], expect: dict[str, str], suite_sha: str
         why.append(f"{outside_tests} clause test(s) from outside the conformance suite took part")
     if why:
         return False, "mjit certificate: NOT GRANTED: " + "; ".join(why)
-    return True, f"mjit certificate: GRANTED: all {len(must)} MUST clauses pass on the unmodified suite"
+    return True, (f"mjit certificate: GRANTED: all {len(must)} MUST clauses pass on the "
+                  "unmodified suite")
 
 
 def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
@@ -162,7 +163,8 @@ def markdown(report: dict[str, Any]) -> str:
         tests = "<br>".join(f"{markdown_text(t['nodeid'], 300)} {t['status']}"
                             for t in c["tests"]) or "-"
         reason = markdown_text(c["reason"], REASON_LENGTH)
-        out.append(f"| {cid} | {c['strength']} | {c['area']} | {c['status']} | {tests} | {reason} |")
+        out.append(f"| {cid} | {c['strength']} | {c['area']} | {c['status']} | {tests} "
+                   f"| {reason} |")
     return "\n".join(out) + "\n"
 
 

@@ -14,7 +14,8 @@ import pytest
 from ._deadline import DeadlineExceeded, scale
 from ._text import REASON_LENGTH, clean
 
-__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard", "ExitGuard"]
+__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard",
+           "ExitGuard"]
 
 #: Seconds (before scaling) the exit guard waits for left-behind threads to end by themselves.
 EXIT_JOIN = 2.0

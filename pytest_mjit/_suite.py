@@ -20,7 +20,7 @@ def suite_dir() -> Path | None:
     spec = importlib.util.find_spec("conformance")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def suite_files(root: Path) -> list[Path]:

@@ -15,9 +15,11 @@ A thread the run did not start (a thread of raw ``threading``, a foreign thread 
 Python through a ctypes callback) is never blocked by the scheduler: its operations are the
 real ones, counted as uncontrolled, and while such a thread lives no deadlock is declared.
 (A thread created by C that has not yet entered Python is invisible: run C workers on a
-``Thread`` of this module, whose callbacks are then scheduled like any of its operations.)  After ``os.fork`` the child has no controlled run; its
-primitives work as ``threading``'s, and a lock left held by a thread of the parent makes a
-controlled run in the child end with a deadlock verdict instead of hanging."""
+``Thread`` of this module, whose callbacks are then scheduled like any of its operations.)
+
+After ``os.fork`` the child has no controlled run; its primitives work as ``threading``'s,
+and a lock left held by a thread of the parent makes a controlled run in the child end with
+a deadlock verdict instead of hanging."""
 
 from __future__ import annotations
 

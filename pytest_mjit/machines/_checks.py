@@ -14,7 +14,8 @@ from ..host._interp import StepBudget, interpret
 from ..host._maps import executable_ranges
 
 __all__ = ["Method", "ProtocolViolation", "StepState", "expected_result", "check_step",
-           "call_compiled", "gc_snapshot", "child_check", "blamed", "clauses_of", "leftover_problems"]
+           "call_compiled", "gc_snapshot", "child_check", "blamed", "clauses_of",
+           "leftover_problems"]
 
 _FUNC = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
 _STEP_LIMIT = 1_000_000

@@ -4,7 +4,7 @@ invariants after every step.  ``machine_class(config)`` binds it to one engine a
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
@@ -53,7 +53,7 @@ class ProtocolMachine(SchedulerRules):
     unloads = 0
     full_cache_steps = 0
     #: the first few failures of the search (they survive a replay that does not fail)
-    failures_seen: list[str] = []
+    failures_seen: ClassVar[list[str]] = []
 
     def __init__(self) -> None:
         super().__init__()
@@ -371,7 +371,7 @@ class ProtocolMachine(SchedulerRules):
         """Fork as MRI does; the child calls every compiled method and reports mismatches."""
         self._step("fork()")
         self.stops += 1   # the host pauses the worker around the fork
-        methods = [m for m in self._live()]
+        methods = list(self._live())
         child = child_check(methods, len(self.rig.host.violations))
         result = self._client(lambda: self.rig.host.fork(child, 30.0), "host.fork()", True)
         if result is None:

@@ -65,6 +65,6 @@ class SchedulerRules(RuleBasedStateMachine):
     @rule(kind=_FAULTS, ms=st.integers(1, 50))
     def compiler_fault(self, kind: str, ms: int) -> None:
         """The next compiler invocation fails, crashes, hangs until released, or is slow."""
-        self._step(f"compiler_fault({kind!r}{', ms=%d' % ms if kind == 'slow' else ''})")
+        self._step(f"compiler_fault({kind!r}{f', ms={ms}' if kind == 'slow' else ''})")
         self.sched.inject(kind, **({"ms": ms} if kind == "slow" else {}))
         self._settle()
