@@ -17,7 +17,7 @@ from pytest_mjit import JitState, is_compiled
 from pytest_mjit._deadline import DeadlineExceeded, all_stacks, scale, wait_for
 from pytest_mjit._watchdog import deadline
 from pytest_mjit.host import Insn
-from pytest_mjit.host._maps import executable_ranges
+from pytest_mjit.host import library_at, mapped_regions
 
 #: Seconds (before the preset's scaling) a test waits for one method to be compiled.
 COMPILE_WAIT = 15.0
@@ -60,12 +60,7 @@ def compiled(host, engine, iseq, timeout: float = COMPILE_WAIT):
 def library_of(address: int) -> str | None:
     """Path of the file whose executable mapping holds ``address`` (without " (deleted)"),
     or None when no executable mapping holds it."""
-    with open("/proc/self/maps") as f:
-        text = f.read()
-    for start, end, path in executable_ranges(text):
-        if start <= address < end:
-            return path[: -len(" (deleted)")] if path.endswith(" (deleted)") else path
-    return None
+    return library_at(address)
 
 
 def libraries_of(iseqs) -> list[str | None]:
@@ -114,17 +109,8 @@ def unit_library_mapped(tmp_dir: str | Path, unit_id: int) -> bool:
     """True while unit ``unit_id``'s own ``.so`` (deleted or not) is mapped in this process."""
     pattern = re.compile(rf"_ruby_mjit_p\d+u{unit_id}\.so")
     prefix = str(Path(tmp_dir)) + "/"
-    with open("/proc/self/maps") as f:
-        for line in f:
-            fields = line.split(maxsplit=5)
-            if len(fields) < 6:
-                continue
-            path = fields[5].rstrip("\n")
-            if path.endswith(" (deleted)"):
-                path = path[: -len(" (deleted)")]
-            if path.startswith(prefix) and pattern.fullmatch(path[len(prefix):]):
-                return True
-    return False
+    return any(r.file.startswith(prefix) and pattern.fullmatch(r.file[len(prefix):])
+               for r in mapped_regions())
 
 
 # -- programs that need the copy job, bounded client calls and helper threads ----------------

@@ -15,7 +15,7 @@ import pytest
 from pytest_mjit import JitState, Options, is_compiled
 from pytest_mjit._deadline import wait_for
 from pytest_mjit._watchdog import deadline
-from pytest_mjit.host import Host, Insn
+from pytest_mjit.host import Host, Insn, mapped_regions
 
 import mjit_ref
 
@@ -135,8 +135,7 @@ def cc_log(tmp_path: Path) -> list[list[str]]:
 
 def so_mapped(path_part: str) -> bool:
     """True when a mapping of this process has ``path_part`` in its path."""
-    with open("/proc/self/maps") as f:
-        return any(path_part in line for line in f)
+    return any(path_part in r.path for r in mapped_regions())
 
 
 def threads_named(name: str) -> list[threading.Thread]:
