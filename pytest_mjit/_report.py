@@ -170,7 +170,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def _write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` by ``text`` in one step: readers see the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

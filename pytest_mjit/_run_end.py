@@ -87,7 +87,8 @@ class ExitGuard:
 
     def install(self) -> None:
         if not self._installed:
-            threading._register_atexit(self._at_exit)
+            # Private (no stub): runs before the interpreter joins non-daemon threads.
+            threading._register_atexit(self._at_exit)  # type: ignore[attr-defined]
             self._installed = True
 
     def _at_exit(self) -> None:

@@ -181,6 +181,8 @@ class Watchdog:
         self._write(line)
 
     def _write(self, line: str) -> None:
+        if self._proc is None or self._proc.stdin is None:
+            return
         try:
             self._proc.stdin.write((line.replace("\n", " ") + "\n").encode())
             self._proc.stdin.flush()
@@ -215,7 +217,8 @@ class Watchdog:
             return
         self._write("bye")
         try:
-            self._proc.stdin.close()
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
         except OSError:
             pass
         try:

@@ -117,7 +117,7 @@ class _Lock:
         if timeout < 0 and timeout != -1:
             raise ValueError("timeout value must be a non-negative number")
         s, t = _holder()
-        if t is None:
+        if s is None or t is None:
             return self._take(self._real.acquire(blocking, timeout))
         s.point(t, f"acquire {self._label}")
         while True:
@@ -153,7 +153,7 @@ class _Lock:
             return
         self._release_quiet()
         s, t = _holder()
-        if t is not None:
+        if s is not None and t is not None:
             s.point(t, f"release {self._label}")
 
     def locked(self) -> bool:
@@ -381,7 +381,7 @@ class Thread(_threading.Thread):
 
     def start(self) -> None:
         s, t = _holder()
-        if t is None:
+        if s is None or t is None:
             return super().start()
         self._mjit_record = s.spawn(self.name)
         super().start()
@@ -401,8 +401,8 @@ class Thread(_threading.Thread):
     def join(self, timeout: float | None = None) -> None:
         rec = self._mjit_record
         s, t = _holder()
-        if rec is not None and t is not None and rec.sched is s and rec.state != "done" \
-                and self is not _threading.current_thread():
+        if s is not None and t is not None and rec is not None and rec.sched is s \
+                and rec.state != "done" and self is not _threading.current_thread():
             how = s.block(t, rec, f"the end of {self.name}", timed=timeout is not None)
             _raise_if_deadlock(s, how)
             if how == "timeout":
@@ -413,7 +413,7 @@ class Thread(_threading.Thread):
 def sleep(seconds: float) -> None:
     """``time.sleep``; in a controlled run, a wait that lets every other thread run first."""
     s, t = _holder()
-    if t is None:
+    if s is None or t is None:
         time.sleep(seconds)
         return
     s.block(t, None, f"{seconds:g}s to pass", timed=True)
@@ -423,5 +423,5 @@ def checkpoint(label: str) -> None:
     """A scheduling point with no operation (a place in harness or engine code where a
     switch should be possible); nothing outside a controlled run."""
     s, t = _holder()
-    if t is not None:
+    if s is not None and t is not None:
         s.point(t, label)
