@@ -68,25 +68,24 @@ def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[
     host = Host(options)
     engine = profile(host, options)
     host.attach(engine)
-    log = tempfile.TemporaryFile()
-    saved = os.dup(2)
-    os.dup2(log.fileno(), 2)      # CRuby prints its timing on fd 2
-    try:
-        engine.init()
-        iseqs = [_program(host, k + 1) for k in range(n)]
-        engine.pause(wait=False)        # queue all first, so the queue drains once
-        for iseq in iseqs:
-            engine.add_iseq_to_process(iseq)
-        engine.resume()
-        _until(lambda: engine.stats()["compacted"] >= 1, "the compaction", host)
-    finally:
-        engine.finish()
-        host.close()
-        os.dup2(saved, 2)
-        os.close(saved)
-    log.seek(0)
-    text = log.read().decode(errors="replace")
-    log.close()
+    with tempfile.TemporaryFile() as log:
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)      # CRuby prints its timing on fd 2
+        try:
+            engine.init()
+            iseqs = [_program(host, k + 1) for k in range(n)]
+            engine.pause(wait=False)        # queue all first, so the queue drains once
+            for iseq in iseqs:
+                engine.add_iseq_to_process(iseq)
+            engine.resume()
+            _until(lambda: engine.stats()["compacted"] >= 1, "the compaction", host)
+        finally:
+            engine.finish()
+            host.close()
+            os.dup2(saved, 2)
+            os.close(saved)
+        log.seek(0)
+        text = log.read().decode(errors="replace")
     m = re.search(r"JIT compaction \(([\d.]+)ms\): Compacted (\d+) methods", text)
     if not m or int(m.group(2)) != n:
         raise SystemExit(f"no compaction of {n} methods seen:\n{text[-2000:]}")

@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pytest_mjit import JitState, Options, is_compiled  # noqa: E402
-from pytest_mjit.host import Host, Insn  # noqa: E402
+from pytest_mjit import JitState, Options, is_compiled
+from pytest_mjit.host import Host, Insn
 
-import mjit_ref  # noqa: E402
-from mjit_ref import _dl  # noqa: E402
-from mjit_ref._compaction import compact_all_jit_code  # noqa: E402
-from mjit_ref._units import Unit  # noqa: E402
-from mjit_ref._unload import free_list  # noqa: E402
+import mjit_ref
+from mjit_ref import _dl
+from mjit_ref._compaction import compact_all_jit_code
+from mjit_ref._units import Unit
+from mjit_ref._unload import free_list
 
 DEADLINE = 60.0
 
@@ -68,11 +68,11 @@ def time_units(host, engine, units: int, tmp: str, compacted, floor) -> dict:
         iseq = _program(host, i + 1)
         start = time.perf_counter()
         engine.add_iseq_to_process(iseq)
-        _until(lambda: iseq.body.jit_func != JitState.NOT_READY, "a publish", host)
+        _until(lambda it=iseq: it.body.jit_func != JitState.NOT_READY, "a publish", host)
         latencies.append(time.perf_counter() - start)
         if not is_compiled(iseq.body.jit_func):
             raise SystemExit(f"unit {i} failed to compile")
-        _until(lambda: compacted() >= i, "a compaction", host)
+        _until(lambda n=i: compacted() >= n, "a compaction", host)
         floors.append(floor(iseq.body.jit_func.unit_id))
     return {"latency": statistics.median(latencies), "floor": statistics.median(floors)}
 

@@ -108,8 +108,8 @@ def primitives(n: int = 200_000) -> None:
     for what, work, count in (("locks", _locks, n), ("threads", _threads, n // 500)):
         base = ours = float("inf")
         for _ in range(7):      # alternated: the machine's load hits both alike
-            base = min(base, _timed(lambda: work(threading, count), 1))
-            ours = min(ours, _timed(lambda: work(sync, count), 1))
+            base = min(base, _timed(lambda w=work, c=count: w(threading, c), 1))
+            ours = min(ours, _timed(lambda w=work, c=count: w(sync, c), 1))
         print(f"{'sync ' + what + ' outside a run':<28} {ours / base:8.3f} x threading's time "
               f"({count} {'lock+notify round trips' if what == 'locks' else 'start/join'}; "
               f"{base * 1e3:.1f} ms vs {ours * 1e3:.1f} ms)")
@@ -126,8 +126,9 @@ def primitives(n: int = 200_000) -> None:
 
 def _line(name: str, r: dict) -> str:
     extra = f", {r['compiles']} unit compiles" if "compiles" in r else ""
-    return (f"{name:<28} {r['steps'] / r['seconds']:8.1f} steps/s {r['examples'] / r['seconds']:7.2f} "
-            f"examples/s   ({r['steps']} steps, {r['examples']} examples{extra}, "
+    return (f"{name:<28} {r['steps'] / r['seconds']:8.1f} steps/s "
+            f"{r['examples'] / r['seconds']:7.2f} examples/s   "
+            f"({r['steps']} steps, {r['examples']} examples{extra}, "
             f"{r['seconds']:.1f}s)")
 
 

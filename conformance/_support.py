@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.host import Insn, executable_ranges
+from pytest_mjit.host import Insn, library_at, mapped_regions
 from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, Helper, call_to_enqueue, define_affine,
                                  scale, wait_for)
 # the tests import these from here too
@@ -26,12 +26,7 @@ _JIT_FUNC_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)
 def library_of(address: int) -> str | None:
     """Path of the file whose executable mapping holds ``address`` (without " (deleted)"),
     or None when no executable mapping holds it."""
-    with open("/proc/self/maps") as f:
-        text = f.read()
-    for start, end, path in executable_ranges(text):
-        if start <= address < end:
-            return path[: -len(" (deleted)")] if path.endswith(" (deleted)") else path
-    return None
+    return library_at(address)
 
 
 def libraries_of(iseqs) -> list[str | None]:
@@ -80,17 +75,8 @@ def unit_library_mapped(tmp_dir: str | Path, unit_id: int) -> bool:
     """True while unit ``unit_id``'s own ``.so`` (deleted or not) is mapped in this process."""
     pattern = re.compile(rf"_ruby_mjit_p\d+u{unit_id}\.so")
     prefix = str(Path(tmp_dir)) + "/"
-    with open("/proc/self/maps") as f:
-        for line in f:
-            fields = line.split(maxsplit=5)
-            if len(fields) < 6:
-                continue
-            path = fields[5].rstrip("\n")
-            if path.endswith(" (deleted)"):
-                path = path[: -len(" (deleted)")]
-            if path.startswith(prefix) and pattern.fullmatch(path[len(prefix):]):
-                return True
-    return False
+    return any(r.file.startswith(prefix) and pattern.fullmatch(r.file[len(prefix):])
+               for r in mapped_regions())
 
 
 # -- programs that need the copy job, bounded client calls and helper threads ----------------

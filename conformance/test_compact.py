@@ -206,7 +206,7 @@ def test_finish_without_close_handle_keeps_compacted_code_mapped(mjit_cc, mjit_s
         engine.finish(close_handle=False)
     gone = sorted(m.path for m in mapped - mjit_observe.maps(mjit_observe.tmp_dir))
     assert not gone, f"finish(close_handle=False) unmapped {gone} (compacted: {library})"
-    for iseq, func in zip(iseqs, funcs):
+    for iseq, func in zip(iseqs, funcs, strict=True):
         assert call_jit_func(func, 10) == host.interpret(iseq, 10), iseq.name
 
 

@@ -5,6 +5,7 @@ reaped and quiet, flags follow CRuby's, and the .c/.so go once loaded unless sav
 import os
 import re
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -134,7 +135,8 @@ def test_c_file_is_private_and_never_reused(mjit_cc, mjit_start, mjit_tmpdir):
         with open(path, "x") as f:
             f.write(SENTINEL)
     next_unit_fails_untouched(mjit_cc, host, engine, planted,
-                              lambda: [open(p).read() for p in planted] == [SENTINEL] * IDS_AHEAD)
+                              lambda: [Path(p).read_text() for p in planted]
+                              == [SENTINEL] * IDS_AHEAD)
 
 
 @pytest.mark.mjit_clause("COMPILE-3")

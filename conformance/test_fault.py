@@ -67,7 +67,7 @@ def test_compiler_killed_by_a_signal_fails_the_unit(kind, mjit_start, mjit_cc, m
     leftovers, and the engine goes on compiling."""
     host, engine = mjit_start()
     victims = [define_affine(host, f"victim{k}", k) for k in (1, 2)]
-    for v, sig in zip(victims, (signal.SIGSEGV, signal.SIGKILL)):
+    for v, sig in zip(victims, (signal.SIGSEGV, signal.SIGKILL), strict=True):
         mjit_cc.clear_rules()
         mjit_cc.crash(kind, signal=sig)
         call_to_enqueue(host, v, host.options.min_calls)

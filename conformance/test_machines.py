@@ -43,7 +43,7 @@ def test_protocol_machine_free_running(request, mjit_machine_config):
     run = run_machine(mjit_machine_config, controlled=False)
     if run.failed and not run.reproduced:
         request.node.user_properties.append(("mjit_finding", run.describe()[:4000]))
-        warnings.warn(UnreproducedFinding(run.describe()))
+        warnings.warn(UnreproducedFinding(run.describe()), stacklevel=1)
     elif run.failed:
         blame(request.node, run.clauses)
         pytest.fail(run.describe(), pytrace=False)

@@ -113,7 +113,7 @@ def test_calls_while_queued_raise_priority(mjit_host, mjit_engine):
     methods = [define_affine(host, name, k) for k, name in enumerate(("few", "some", "most"), 3)]
     for m in methods:
         engine.add_iseq_to_process(m)
-    for m, calls in zip(methods, (1, 3, 5)):
+    for m, calls in zip(methods, (1, 3, 5), strict=True):
         for _ in range(calls):
             assert host.call(m, 2) == host.interpret(m, 2)
     gate.release()
@@ -172,7 +172,7 @@ def test_unit_ids_grow_and_name_the_function(mjit_cc, mjit_host, mjit_engine):
         compiled(host, engine, m)
     ids = [m.body.jit_func.unit_id for m in methods]
     assert ids == sorted(set(ids)), f"unit ids are not distinct and growing: {ids}"
-    for m, unit_id in zip(methods, ids):
+    for m, unit_id in zip(methods, ids, strict=True):
         assert symbol_at(m.body.jit_func.address) == f"_mjit{unit_id}", m.name
         assert host.call(m, 4) == host.interpret(m, 4)
     source_ids = [unit_id_of(source_of(i)) for i in invocations_of(mjit_cc, "compile")]

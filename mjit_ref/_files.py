@@ -39,7 +39,7 @@ def system_tmpdir() -> str:
     """TMPDIR, else TMP, else the system default (C: ``system_tmpdir``, OPT-2)."""
     for name in ("TMPDIR", "TMP"):
         candidate = os.environ.get(name)
-        if check_tmpdir(candidate):
+        if candidate is not None and check_tmpdir(candidate):
             return candidate
     return SYSTEM_DEFAULT_TMPDIR
 

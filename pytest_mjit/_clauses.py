@@ -166,10 +166,14 @@ FAULT-4 M A missing compiler only makes the header build fail (see PCH-3); the e
 def _parse(table: str) -> tuple[dict[str, Clause], dict[str, str]]:
     clauses: dict[str, Clause] = {}
     areas: dict[str, str] = {}
-    area, capability, last = "", None, None
+    area = ""
+    capability: str | None = None
+    last: str | None = None
     for raw in table.strip().splitlines():
         line = raw.strip()
         if raw.startswith("  note:"):
+            if last is None:
+                raise ValueError(f"note before any clause: {raw!r}")
             clauses[last] = dataclasses.replace(clauses[last], note=line[len("note:"):].strip())
             continue
         head, rest = line.split(" ", 1)

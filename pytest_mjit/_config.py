@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from . import _clauses
@@ -46,7 +47,7 @@ def raw_value(name: str, cli: Callable[[str], Any], ini: Callable[[str], Any],
 
 
 def value_and_origin(name: str, cli: Callable[[str], Any], ini: Callable[[str], Any],
-                     environ: dict[str, str]) -> tuple[str | None, str]:
+                     environ: Mapping[str, str]) -> tuple[str | None, str]:
     """The value of option ``name`` and where it came from: ``--mjit-NAME``,
     ``PYTEST_MJIT_NAME`` or ``ini mjit_NAME`` (errors name that origin)."""
     value = cli(f"mjit_{name}")

@@ -3,8 +3,10 @@ the leak guard that fails a test which leaves threads, processes, files or mappi
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,11 @@ SESSION_KEY = pytest.StashKey[MjitSession]()
 TEST_KEY = pytest.StashKey["MjitTest"]()
 
 
+def _stats_text(engine: Any) -> str:
+    """The engine's ``stats()`` as one line (called on a helper thread, bounded)."""
+    return repr(dict(engine.stats()))
+
+
 def session_of(config: pytest.Config) -> MjitSession:
     return config.stash[SESSION_KEY]
 
@@ -50,8 +57,8 @@ class MjitTest:
         lines = []
         for n, (_host, engine, _opts) in enumerate(self.started):
             try:
-                value = call_bounded(lambda: repr(dict(engine.stats())), scale(STATS_TIMEOUT),
-                                     "engine.stats()")
+                value = call_bounded(functools.partial(_stats_text, engine),
+                                     scale(STATS_TIMEOUT), "engine.stats()")
                 lines.append(f"engine #{n} stats: {clean(value, 2000)}")
             except MjitError as exc:
                 lines.append(f"engine #{n} stats: unavailable ({exc})")
@@ -161,7 +168,8 @@ def mjit_tmpdir(_mjit_guard) -> Path:
 
 
 @pytest.fixture
-def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path, _mjit_guard) -> CompilerShim:
+def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path,
+            _mjit_guard) -> Iterator[CompilerShim]:
     """The compiler shim of this test, wrapping the run's real compiler."""
     session = session_of(request.config)
     settings = session.settings
@@ -183,7 +191,8 @@ def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path, _mjit_guard) -> Comp
 
 
 @pytest.fixture
-def mjit_options(request: pytest.FixtureRequest, mjit_cc: CompilerShim, mjit_tmpdir: Path) -> Options:
+def mjit_options(request: pytest.FixtureRequest, mjit_cc: CompilerShim,
+                 mjit_tmpdir: Path) -> Options:
     """Options for this test's engines: the shim as compiler, the test's tmp dir, small
     min_calls and wait_timeout; overridden by ``@pytest.mark.mjit_options(**overrides)``."""
     preset = session_of(request.config).settings.preset
@@ -192,8 +201,9 @@ def mjit_options(request: pytest.FixtureRequest, mjit_cc: CompilerShim, mjit_tmp
         if marker.args:
             raise MjitError("@pytest.mark.mjit_options takes keyword arguments only")
         overrides.update(marker.kwargs)
-    base = dict(cc=mjit_cc.path, cc_family=mjit_cc.family, tmp_dir=str(mjit_tmpdir),
-                min_calls=2, wait_timeout=preset.wait_timeout)
+    base: dict[str, Any] = dict(cc=mjit_cc.path, cc_family=mjit_cc.family,
+                                tmp_dir=str(mjit_tmpdir), min_calls=2,
+                                wait_timeout=preset.wait_timeout)
     base.update(overrides)
     try:
         return Options(**base)
@@ -223,7 +233,7 @@ class Starter:
         """Release every hold and gate, then finish every started engine (bounded)."""
         self._test.release_all()
         errors, expired = [], None
-        for host, engine, _opts in reversed(self._test.started):
+        for _host, engine, _opts in reversed(self._test.started):
             try:
                 with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
                     engine.finish()

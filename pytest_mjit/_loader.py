@@ -60,7 +60,8 @@ def load_engine(spec: str):
     ``spec`` is an entry-point name, ``package.module:factory``, ``cruby:DIR`` (a CRuby
     checkout's mjit.c built as a C engine) or ``clib:PATH`` (a C engine library)."""
     if not isinstance(spec, str) or not spec.strip():
-        raise MjitError(f"--mjit-engine={spec!r}: expected an engine name or 'package.module:factory'")
+        raise MjitError(f"--mjit-engine={spec!r}: expected an engine name or "
+                        "'package.module:factory'")
     spec = spec.strip()
     if spec.startswith(PROFILE_PREFIX):
         return _cruby_profile(spec)

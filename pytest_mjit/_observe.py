@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from .host._maps import maps_path
+from .host._maps import mapped_regions
 
 __all__ = ["Mapping", "Child", "Snapshot", "Diff", "Observer", "DirWatch", "mapped_libraries",
            "child_processes", "python_threads", "list_files"]
@@ -36,19 +36,8 @@ class Child:
 
 def mapped_libraries(suffix: str = ".so") -> set[Mapping]:
     """Files ending in ``suffix`` (before any " (deleted)") mapped in this process."""
-    found = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.rstrip("\n").split(None, 5)
-            if len(parts) < 6 or not parts[5].startswith("/"):
-                continue
-            path = maps_path(parts[5])
-            deleted = path.endswith(" (deleted)")
-            if deleted:
-                path = path[: -len(" (deleted)")]
-            if path.endswith(suffix):
-                found.add(Mapping(path, deleted))
-    return found
+    return {Mapping(r.file, r.deleted) for r in mapped_regions()
+            if r.path.startswith("/") and r.file.endswith(suffix)}
 
 
 def _read(path: str) -> str | None:
@@ -182,8 +171,10 @@ class Snapshot:
             maps_removed=sorted(self.maps - later.maps, key=lambda m: m.path),
             threads_added={i: n for i, n in later.threads.items() if i not in self.threads},
             threads_removed={i: n for i, n in self.threads.items() if i not in later.threads},
-            children_added=sorted({c.pid for c in later.children} - {c.pid for c in self.children}),
-            children_removed=sorted({c.pid for c in self.children} - {c.pid for c in later.children}),
+            children_added=sorted({c.pid for c in later.children}
+                                  - {c.pid for c in self.children}),
+            children_removed=sorted({c.pid for c in self.children}
+                                    - {c.pid for c in later.children}),
             events_from=self.events,
         )
 

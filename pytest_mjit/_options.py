@@ -11,8 +11,8 @@ from typing import Any
 
 from ._errors import MjitError
 
-__all__ = ["Options", "DEFAULT_MAX_CACHE_SIZE", "DEFAULT_MIN_CALLS", "MIN_CACHE_SIZE", "detect_cc_family",
-           "run_version"]
+__all__ = ["Options", "DEFAULT_MAX_CACHE_SIZE", "DEFAULT_MIN_CALLS", "MIN_CACHE_SIZE",
+           "detect_cc_family", "run_version"]
 
 # mjit.c: DEFAULT_MAX_CACHE_SIZE, MIN_CACHE_SIZE, DEFAULT_MIN_CALLS_TO_ADD.
 DEFAULT_MAX_CACHE_SIZE = 100
@@ -103,9 +103,9 @@ class Options:
         _check(isinstance(flags, (tuple, list)) and all(isinstance(f, str) for f in flags),
                "debug_flags", self.debug_flags, "expected a sequence of strings")
         object.__setattr__(self, "debug_flags", tuple(flags))
-        _check(isinstance(self.wait_timeout, (int, float)) and not isinstance(self.wait_timeout, bool)
-               and self.wait_timeout > 0, "wait_timeout", self.wait_timeout,
-               "expected a positive number of seconds")
+        _check(isinstance(self.wait_timeout, (int, float))
+               and not isinstance(self.wait_timeout, bool) and self.wait_timeout > 0,
+               "wait_timeout", self.wait_timeout, "expected a positive number of seconds")
         _check(_is_int(self.verbose) and self.verbose >= 0, "verbose", self.verbose,
                "expected an integer >= 0")
         _check(_is_int(self.max_cache_size), "max_cache_size", self.max_cache_size,

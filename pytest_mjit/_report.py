@@ -88,7 +88,8 @@ def certificate(statuses: dict[str, str], expect: dict[str, str], suite_sha: str
         why.append(f"{outside_tests} clause test(s) from outside the conformance suite took part")
     if why:
         return False, "mjit certificate: NOT GRANTED: " + "; ".join(why)
-    return True, f"mjit certificate: GRANTED: all {len(must)} MUST clauses pass on the unmodified suite"
+    return True, (f"mjit certificate: GRANTED: all {len(must)} MUST clauses pass on the "
+                  "unmodified suite")
 
 
 def build_report(results: Results, meta: dict[str, Any], expect: dict[str, str],
@@ -162,13 +163,14 @@ def markdown(report: dict[str, Any]) -> str:
         tests = "<br>".join(f"{markdown_text(t['nodeid'], 300)} {t['status']}"
                             for t in c["tests"]) or "-"
         reason = markdown_text(c["reason"], REASON_LENGTH)
-        out.append(f"| {cid} | {c['strength']} | {c['area']} | {c['status']} | {tests} | {reason} |")
+        out.append(f"| {cid} | {c['strength']} | {c['area']} | {c['status']} | {tests} "
+                   f"| {reason} |")
     return "\n".join(out) + "\n"
 
 
 def _write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` by ``text`` in one step: readers see the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

@@ -14,7 +14,8 @@ import pytest
 from ._deadline import DeadlineExceeded, scale
 from ._text import REASON_LENGTH, clean
 
-__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard", "ExitGuard"]
+__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard",
+           "ExitGuard"]
 
 #: Seconds (before scaling) the exit guard waits for left-behind threads to end by themselves.
 EXIT_JOIN = 2.0
@@ -86,7 +87,8 @@ class ExitGuard:
 
     def install(self) -> None:
         if not self._installed:
-            threading._register_atexit(self._at_exit)
+            # Private (no stub): runs before the interpreter joins non-daemon threads.
+            threading._register_atexit(self._at_exit)  # type: ignore[attr-defined]
             self._installed = True
 
     def _at_exit(self) -> None:

@@ -125,7 +125,8 @@ class Scheduler:
         """The thread's body returned: wake its joiners and pass the token on."""
         with self._cv:
             t.state = "done"
-            self._by_ident.pop(t.ident, None)
+            if t.ident is not None:
+                self._by_ident.pop(t.ident, None)
             self._wake_locked(t)
             if self._current is t:
                 self._current = None
@@ -340,7 +341,8 @@ class Scheduler:
                 self._cv.wait(0.05)
             if not self.active or self._current is t:
                 break
-            if polling and self._current is holder and holder.state == "run":
+            if polling and holder is not None and self._current is holder \
+                    and holder.state == "run":
                 self._check_external(holder)
             elif self._current is None:
                 # Everyone waits on something outside the run: look again (it may have
@@ -354,6 +356,8 @@ class Scheduler:
                 break
 
     def _check_external(self, holder: ThreadRecord) -> None:
+        if self._externals is None:
+            return
         self._cv.release()
         try:
             held = self._externals()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ._errors import MjitError
+
+if TYPE_CHECKING:
+    from ._sched import Scheduler
 
 __all__ = ["RandomWalk", "PCT", "ScheduleSpec", "STRATEGIES", "make_strategy", "Deadlock",
            "Strategy", "ThreadRecord"]

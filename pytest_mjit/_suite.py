@@ -20,7 +20,7 @@ def suite_dir() -> Path | None:
     spec = importlib.util.find_spec("conformance")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def suite_files(root: Path) -> list[Path]:
@@ -32,8 +32,10 @@ def suite_files(root: Path) -> list[Path]:
 def suite_hash(root: Path | None = None) -> str | None:
     """sha256 over the suite's relative paths and contents, or None without a suite."""
     root = suite_dir() if root is None else root
-    if root is None:
-        return None
+    return None if root is None else _digest(root)
+
+
+def _digest(root: Path) -> str:
     digest = hashlib.sha256()
     for path in suite_files(root):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
@@ -55,6 +57,6 @@ def write_recorded_hash(root: Path | None = None) -> str:
     root = suite_dir() if root is None else root
     if root is None:
         raise FileNotFoundError("the conformance package is not installed")
-    value = suite_hash(root)
+    value = _digest(root)
     (root / HASH_FILE).write_text(value + "\n")
     return value

@@ -147,6 +147,8 @@ class Watchdog:
         self._write(line)
 
     def _write(self, line: str) -> None:
+        if self._proc is None or self._proc.stdin is None:
+            return
         try:
             self._proc.stdin.write((line.replace("\n", " ") + "\n").encode())
             self._proc.stdin.flush()
@@ -192,7 +194,8 @@ class Watchdog:
             return
         self._write("bye")
         try:
-            self._proc.stdin.close()
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
         except OSError:
             pass
         try:

@@ -2,8 +2,8 @@
 
 ``EngineHost`` (what the VM offers an engine; ``pytest_mjit.host.Host`` is the harness's VM
 that implements it) and ``Engine`` are structural protocols: an engine need not import them,
-it only has to provide the methods.  Every method says which thread may call it and which C function of
-CRuby 2.7 it models.
+it only has to provide the methods.  Every method says which thread may call it and which C
+function of CRuby 2.7 it models.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ class Engine(Protocol):
         """Start the engine: tmp dir, PCH owner, worker thread (C: ``mjit_init``)."""
 
     def add_iseq_to_process(self, iseq: Any, compile_info: Any = None) -> None:
-        """Queue ``iseq``; sets ``jit_func`` to NOT_READY first (C: ``mjit_add_iseq_to_process``)."""
+        """Queue ``iseq``; sets ``jit_func`` to NOT_READY first
+        (C: ``mjit_add_iseq_to_process``)."""
 
     def wait(self, iseq: Any) -> Any:
         """Block until ``iseq`` is compiled or fails, bounded by ``wait_timeout``; returns its
@@ -117,7 +118,8 @@ class Engine(Protocol):
         """Discard the ISeq's code and queue it again (C: ``mjit_recompile``)."""
 
     def gc_start_hook(self) -> None:
-        """GC starts: wait for ``in_jit`` to clear, then set ``in_gc`` (C: ``mjit_gc_start_hook``)."""
+        """GC starts: wait for ``in_jit`` to clear, then set ``in_gc``
+        (C: ``mjit_gc_start_hook``)."""
 
     def gc_exit_hook(self) -> None:
         """GC ended: clear ``in_gc`` and wake the worker (C: ``mjit_gc_exit_hook``)."""

@@ -6,6 +6,7 @@ import contextlib
 
 import os
 import time
+from typing import Any
 
 import pytest
 
@@ -131,7 +132,7 @@ def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> 
     if not config.getoption("hypothesis_profile", None):
         hypothesis.settings.load_profile(name)
     if config.getoption("hypothesis_seed", None) is None:
-        core.global_force_seed = settings.seed
+        core.global_force_seed = settings.seed  # type: ignore[assignment]  # typed None upstream
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -214,7 +215,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         props = dict(item.user_properties)
         if props.get("mjit_clauses"):
-            results.expect(item.nodeid, props["mjit_clauses"].split(","),
+            results.expect(item.nodeid, str(props["mjit_clauses"]).split(","),
                            props.get("mjit_suite") == "1")
 
 
@@ -319,7 +320,7 @@ class _Run:
     def pytest_handlecrashitem(self, crashitem, report, sched) -> None:
         """xdist controller: a worker died running ``crashitem``; say how it died."""
         worker = getattr(report.node.gateway, "id", None)
-        status = self.worker_status.pop(worker, None)
+        status = self.worker_status.pop(worker, None) if worker is not None else None
         report.user_properties.append(("mjit_crash", exit_description(status)))
 
     @pytest.hookimpl(optionalhook=True)
@@ -370,7 +371,7 @@ def _meta(config: pytest.Config, mjit: MjitSession) -> dict:
     info = mjit.engine_info or {}
     start = config.stash[REPORT_KEY]["start"]
     results = config.stash[RESULTS_KEY]
-    meta = dict(
+    meta: dict[str, Any] = dict(
         engine=dict(spec=s.engine_spec, name=info.get("name", s.engine_spec),
                     version=info.get("version", "?"), capabilities=info.get("capabilities", [])),
         suite=dict(version=__version__, sha256=_suite.suite_hash(),

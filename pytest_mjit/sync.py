@@ -15,9 +15,11 @@ A thread the run did not start (a thread of raw ``threading``, a foreign thread 
 Python through a ctypes callback) is never blocked by the scheduler: its operations are the
 real ones, counted as uncontrolled, and while such a thread lives no deadlock is declared.
 (A thread created by C that has not yet entered Python is invisible: run C workers on a
-``Thread`` of this module, whose callbacks are then scheduled like any of its operations.)  After ``os.fork`` the child has no controlled run; its
-primitives work as ``threading``'s, and a lock left held by a thread of the parent makes a
-controlled run in the child end with a deadlock verdict instead of hanging."""
+``Thread`` of this module, whose callbacks are then scheduled like any of its operations.)
+
+After ``os.fork`` the child has no controlled run; its primitives work as ``threading``'s,
+and a lock left held by a thread of the parent makes a controlled run in the child end with
+a deadlock verdict instead of hanging."""
 
 from __future__ import annotations
 
@@ -117,7 +119,7 @@ class _Lock:
         if timeout < 0 and timeout != -1:
             raise ValueError("timeout value must be a non-negative number")
         s, t = _holder()
-        if t is None:
+        if s is None or t is None:
             return self._take(self._real.acquire(blocking, timeout))
         s.point(t, f"acquire {self._label}")
         while True:
@@ -153,7 +155,7 @@ class _Lock:
             return
         self._release_quiet()
         s, t = _holder()
-        if t is not None:
+        if s is not None and t is not None:
             s.point(t, f"release {self._label}")
 
     def locked(self) -> bool:
@@ -381,7 +383,7 @@ class Thread(_threading.Thread):
 
     def start(self) -> None:
         s, t = _holder()
-        if t is None:
+        if s is None or t is None:
             return super().start()
         self._mjit_record = s.spawn(self.name)
         super().start()
@@ -401,8 +403,8 @@ class Thread(_threading.Thread):
     def join(self, timeout: float | None = None) -> None:
         rec = self._mjit_record
         s, t = _holder()
-        if rec is not None and t is not None and rec.sched is s and rec.state != "done" \
-                and self is not _threading.current_thread():
+        if s is not None and t is not None and rec is not None and rec.sched is s \
+                and rec.state != "done" and self is not _threading.current_thread():
             how = s.block(t, rec, f"the end of {self.name}", timed=timeout is not None)
             _raise_if_deadlock(s, how)
             if how == "timeout":
@@ -413,7 +415,7 @@ class Thread(_threading.Thread):
 def sleep(seconds: float) -> None:
     """``time.sleep``; in a controlled run, a wait that lets every other thread run first."""
     s, t = _holder()
-    if t is None:
+    if s is None or t is None:
         time.sleep(seconds)
         return
     s.block(t, None, f"{seconds:g}s to pass", timed=True)
@@ -423,5 +425,5 @@ def checkpoint(label: str) -> None:
     """A scheduling point with no operation (a place in harness or engine code where a
     switch should be possible); nothing outside a controlled run."""
     s, t = _holder()
-    if t is not None:
+    if s is not None and t is not None:
         s.point(t, label)

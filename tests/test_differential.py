@@ -105,7 +105,7 @@ def _call_all(so_file: str, names: list[str], runs: list[list[tuple[int, ...]]])
     lib = ctypes.CDLL(so_file, mode=os.RTLD_NOW)
     try:
         results = []
-        for name, arg_sets in zip(names, runs):
+        for name, arg_sets in zip(names, runs, strict=True):
             fn = _JIT_FUNC(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value)
             results.append([fn((ctypes.c_int64 * max(1, len(a)))(*a)) for a in arg_sets])
         return results

@@ -68,7 +68,7 @@ def test_bad_programs_are_refused_with_the_instruction_named(host, code, kw, mes
 
 def test_call_must_pass_the_callee_argc(host):
     add = host.define("add", [Insn("arg", 0), Insn("arg", 1), Insn("add"), Insn("ret")], argc=2)
-    with pytest.raises(MjitError, match="passes 1 argument.*callee takes 2"):
+    with pytest.raises(MjitError, match=r"passes 1 argument.*callee takes 2"):
         host.define("m", [Insn("push", 1), Insn("call", 0, 1), Insn("ret")], calls=[add])
 
 

@@ -63,7 +63,7 @@ def test_reading_a_freed_body_is_a_violation_and_calling_it_an_error(vm):
     host.unroot(add)
     host.gc()
     assert host.violations == []
-    add.body
+    _ = add.body
     [violation] = host.violations
     assert "body of freed ISeq 'add'" in violation.detail
     with pytest.raises(MjitError, match="was freed by GC"):

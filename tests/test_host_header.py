@@ -28,7 +28,8 @@ def test_write_header_writes_one_h_file(tmp_path):
     path = write_header(tmp_path)
     assert path == str(tmp_path / HEADER_NAME) and path.endswith(".h")
     assert os.listdir(tmp_path) == [HEADER_NAME]
-    assert open(path).read() == header_text()
+    with open(path) as f:
+        assert f.read() == header_text()
 
 
 def test_a_host_without_a_header_keeps_a_private_one_until_closed():
@@ -49,7 +50,7 @@ def test_a_given_header_is_used_and_kept(tmp_path):
     (tmp_path / "x.txt").write_text("")
     with pytest.raises(MjitError, match=r"existing '\*\.h' file"):
         Host(OPTIONS, header_file=str(tmp_path / "x.txt"))
-    with pytest.raises(MjitError, match="needs a pytest_mjit.Options"):
+    with pytest.raises(MjitError, match=r"needs a pytest_mjit\.Options"):
         Host({"cc": "gcc"})
 
 

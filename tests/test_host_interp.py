@@ -109,7 +109,7 @@ def test_set_call_target_repoints_a_cache(host):
     host.set_call_target(m, 0, sub)
     assert host.call(m) == 3
     one = host.define("one", [Insn("push", 1), Insn("ret")])
-    with pytest.raises(MjitError, match="passes 2 argument.*'one' takes 0"):
+    with pytest.raises(MjitError, match=r"passes 2 argument.*'one' takes 0"):
         host.set_call_target(m, 0, one)
     with pytest.raises(MjitError, match="has no call cache 1"):
         host.set_call_target(m, 1, sub)

@@ -102,7 +102,7 @@ def test_harness_calls_off_the_main_thread_are_errors(vm):
     add = add_iseq(host)
     for fn in (lambda: host.call(add, 1, 2), lambda: host.define("x", [("push", 1), ("ret",)]),
                lambda: host.set_const("K", 1), host.new_class):
-        error = on_thread(lambda: _error_of(fn))
+        error = on_thread(lambda fn=fn: _error_of(fn))
         assert "must be called on the host's main thread, not worker" in str(error)
 
 

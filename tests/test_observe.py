@@ -22,5 +22,5 @@ def test_watch_sees_files_created_and_deleted_again(tmp_path):
 
 
 def test_watch_of_a_missing_directory_says_so(tmp_path):
-    with pytest.raises(OSError, match="cannot watch .*missing"):
+    with pytest.raises(OSError, match=r"cannot watch .*missing"):
         DirWatch(tmp_path / "missing")

@@ -12,7 +12,8 @@ from pytest_mjit import MjitError, Options
     [
         ("max_cache_size", "x", "invalid Options.max_cache_size='x': expected an integer"),
         ("min_calls", -1, "invalid Options.min_calls=-1: expected an integer >= 0"),
-        ("wait_timeout", 0, "invalid Options.wait_timeout=0: expected a positive number of seconds"),
+        ("wait_timeout", 0,
+         "invalid Options.wait_timeout=0: expected a positive number of seconds"),
         ("verbose", -2, "invalid Options.verbose=-2: expected an integer >= 0"),
         ("save_temps", "yes", "invalid Options.save_temps='yes': expected True or False"),
         ("cc_family", "msvc", "invalid Options.cc_family='msvc': expected 'gcc', 'clang' or None"),

@@ -110,7 +110,8 @@ def test_interrupted_test_and_run_are_not_pass(pytester):
     report = read_report(pytester.path / "report.json")
     status = statuses(report)
     assert status["QUEUE-1"] == "UNRESOLVED"
-    assert "never completed its call phase (KeyboardInterrupt" in report["clauses"]["QUEUE-1"]["reason"]
+    reason = report["clauses"]["QUEUE-1"]["reason"]
+    assert "never completed its call phase (KeyboardInterrupt" in reason
     assert status["QUEUE-4"] == "UNRESOLVED"    # collected, never ran
     assert "the run was interrupted (KeyboardInterrupt" in report["certificate"]["line"]
 

@@ -32,7 +32,8 @@ def test_engine_compiles_through_the_shim_and_is_finished(pytester):
 
         def test_pipeline(mjit_host, mjit_engine, mjit_cc, mjit_observe, mjit_tmpdir):
             before = mjit_observe.snapshot()
-            f = mjit_host.define("f", [Insn("arg", 0), Insn("push", 1), Insn("add"), Insn("ret")], argc=1)
+            f = mjit_host.define("f", [Insn("arg", 0), Insn("push", 1), Insn("add"), Insn("ret")],
+                                 argc=1)
             for _ in range(2):
                 mjit_host.call(f, 1)
             wait_for(lambda: is_compiled(f.body.jit_func), 30, "compile")

@@ -107,7 +107,8 @@ def test_compiler_choice_by_name(pytester):
      "compiler"),
     (["--mjit-seed=abc"], "--mjit-seed=abc: expected a non-negative integer or 'last'"),
     (["--mjit-seed=-4"], "--mjit-seed=-4: expected a non-negative integer or 'last'"),
-    (["--mjit-preset=fast"], "--mjit-preset=fast: unknown preset (choose quick, default, thorough)"),
+    (["--mjit-preset=fast"],
+     "--mjit-preset=fast: unknown preset (choose quick, default, thorough)"),
     (["--mjit-expect=missing.txt"], "--mjit-expect=missing.txt: cannot read (No such file or "
      "directory)"),
     (["--mjit-report=nodir/r.json"], "--mjit-report=nodir/r.json: cannot write (no directory "

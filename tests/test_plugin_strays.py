@@ -22,7 +22,8 @@ LITTERING = engine_source('''
             open("stray.txt", "w").close()
         elif kind == 5:
             import tempfile
-            open(os.path.join(tempfile.gettempdir(), f"_ruby_mjit_p{os.getpid()}u99.c"), "w").close()
+            stray = os.path.join(tempfile.gettempdir(), f"_ruby_mjit_p{os.getpid()}u99.c")
+            open(stray, "w").close()
         elif kind == 6:
             self.lib = ctypes.CDLL(os.path.abspath("outside.so"))
 ''')

@@ -37,7 +37,8 @@ def test_compaction_rebinds_every_live_iseq(tmp_path, family):
 
 def test_failed_compaction_keeps_old_code(tmp_path, family):
     """COMPACT-3: a link of several .o files fails; every jit_func stays and works."""
-    body = 'n=0; for a in "$@"; do case "$a" in *.o) n=$((n+1));; esac; done; [ $n -gt 1 ] && exit 1'
+    body = ('n=0; for a in "$@"; do case "$a" in *.o) n=$((n+1));; esac; done; '
+            '[ $n -gt 1 ] && exit 1')
     cc = wrapper_cc(tmp_path, family, body=body)
     with started(tmp_path, family, cc=cc) as (host, engine):
         ms = [define_sum(host, f"m{i}", k=i + 2) for i in range(2)]
@@ -45,7 +46,7 @@ def test_failed_compaction_keeps_old_code(tmp_path, family):
         wait_idle(host, engine)
         funcs = [m.body.jit_func for m in ms]
         assert engine.state.compact_units.length == 0
-        for m, f in zip(ms, funcs):
+        for m, f in zip(ms, funcs, strict=True):
             assert m.body.jit_func == f and host.call(m, 5) == host.interpret(m, 5)
 
 

@@ -9,7 +9,8 @@ import pytest
 from pytest_mjit.testing import deadline, wait_for
 
 from test_ref_support import (WAIT, Insn, JitState, compiled, define_caller, define_sum,
-                              engine_files, families, unit_files, settle, started, wait_idle)
+                              engine_files, families, unit_files, settle, so_mapped, started,
+                              wait_idle)
 
 pytestmark = pytest.mark.parametrize("family", families())
 
@@ -69,15 +70,10 @@ def test_result_is_not_published_during_gc(tmp_path, family):
             host.gc_begin()
         # Wait until the library is loaded (its deleted .so is mapped): only publishing is left.
         unit = m.body.jit_unit.id
-        wait_for(lambda: _mapped(f"u{unit}.so"), WAIT, "the unit's .so to be loaded")
+        wait_for(lambda: so_mapped(f"u{unit}.so"), WAIT, "the unit's .so to be loaded")
         assert m.body.jit_func == JitState.NOT_READY
         host.gc_end()
         compiled(host, m)
-
-
-def _mapped(part):
-    with open("/proc/self/maps") as f:
-        return any(part in line for line in f)
 
 
 def test_freed_while_waiting_for_gc_is_not_compiled(tmp_path, family):

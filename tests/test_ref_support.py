@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pytest_mjit import JitState, Options, is_compiled
+from pytest_mjit.host import Host, Insn, mapped_regions
 from pytest_mjit.testing import deadline, wait_for
-from pytest_mjit.host import Host, Insn
 
 import mjit_ref
 
@@ -134,8 +134,7 @@ def cc_log(tmp_path: Path) -> list[list[str]]:
 
 def so_mapped(path_part: str) -> bool:
     """True when a mapping of this process has ``path_part`` in its path."""
-    with open("/proc/self/maps") as f:
-        return any(path_part in line for line in f)
+    return any(path_part in r.path for r in mapped_regions())
 
 
 def threads_named(name: str) -> list[threading.Thread]:

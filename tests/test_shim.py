@@ -195,7 +195,8 @@ def test_parse_log_pairs_records_and_orders_by_start():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda s: s.hold(kind="obj"), "shim rule kind='obj': expected one of pch, compile, link or None"),
+    (lambda s: s.hold(kind="obj"),
+     "shim rule kind='obj': expected one of pch, compile, link or None"),
     (lambda s: s.fail(nth=0), "shim rule nth=0: expected an integer >= 1 or None"),
     (lambda s: s.slow(ms=-1), "shim slow ms=-1: expected an integer >= 0"),
     (lambda s: s.crash(signal=0), "shim crash signal=0: expected a signal number"),

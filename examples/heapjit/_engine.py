@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any, Iterable
 
 from pytest_mjit import sync as threading  # the harness can schedule them
@@ -49,8 +50,8 @@ class HeapEngine:
         self.state = State()
         self.log = Log(options)
         self.toolchain = Toolchain(options)
-        self.tmp_dir = None
-        self.pch_file = None
+        self.tmp_dir: Path | None = None
+        self.pch_file: Path | None = None
         self.pch_owner = 0
         self.prelude = ""
         self._serials: frozenset[int] = frozenset()
@@ -62,8 +63,8 @@ class HeapEngine:
         """Choose the tmp dir, name the PCH after this process, start the worker."""
         if self.enabled or self._finished:
             return
-        self.tmp_dir = choose_tmp_dir(self.options.tmp_dir)
-        self.pch_file = pch_path(self.tmp_dir)
+        self.tmp_dir = tmp_dir = choose_tmp_dir(self.options.tmp_dir)
+        self.pch_file = pch_path(tmp_dir)
         self.pch_owner = os.getpid()
         if self.toolchain.family == "gcc":
             self.prelude = gcc_prelude(self.pch_file)
@@ -85,14 +86,15 @@ class HeapEngine:
         """Until the worker thread has ended: ask it to stop and run the host's interrupt
         check, never waiting with the monitor held (STOP-5, FAULT-1)."""
         end = time.monotonic() + STUCK_LIMIT
-        while self._worker_alive():
+        thread = self._thread
+        while thread is not None and thread.is_alive():
             if time.monotonic() > end:
                 raise EngineStuck("heapjit: the worker did not stop")
             with self.state.monitor:
                 self.state.stopping = True
                 self.state.changed()
             self.host.check_ints()
-            self._thread.join(0.002)
+            thread.join(0.002)
 
     def pause(self, wait: bool = True) -> bool:
         """Stop the worker, first letting it drain the queue when ``wait`` (STOP-2)."""
@@ -197,7 +199,8 @@ class HeapEngine:
             return
         with self.state.monitor:
             old = iseq.body.jit_unit
-            if old is not None and self.state.active.get(old.id) is old:
+            if old is not None and old.id in self.state.active \
+                    and self.state.active[old.id] is old:
                 del self.state.active[old.id]
                 self.state.stale.append(old)
             iseq.body.jit_func = JitState.NOT_ADDED

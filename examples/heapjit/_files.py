@@ -35,7 +35,7 @@ def choose_tmp_dir(configured: str | None) -> Path:
     if configured is not None:
         return Path(configured)
     for candidate in (os.environ.get("TMPDIR"), os.environ.get("TMP"), SYSTEM_TMP_DIR):
-        if _usable_tmp_dir(candidate):
+        if candidate is not None and _usable_tmp_dir(candidate):
             return Path(candidate)
     return Path(SYSTEM_TMP_DIR)
 

@@ -57,7 +57,7 @@ class Toolchain:
         a non-zero exit, a death by signal and an overrun all count as failure (FAULT-2)."""
         if self.executable is None:
             return False
-        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)]
+        actions: list[tuple] = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)]
         if self.quiet:
             actions += [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                         (os.POSIX_SPAWN_DUP2, 1, 2)]

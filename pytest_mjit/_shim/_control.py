@@ -114,7 +114,7 @@ class Hold:
         """Wait (bounded, scaled) until a compiler invocation is held here; return its pid."""
         wait_for(lambda: self.reached, timeout, f"a compiler invocation to reach hold "
                  f"{self.rule_id}", extra=self._shim.describe)
-        return self.pid
+        return self.pids[0]
 
     def release(self) -> None:
         """Let the held invocation (and any later match) go on."""

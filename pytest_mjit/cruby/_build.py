@@ -114,7 +114,8 @@ def build_engine(source_dir: str | os.PathLike, cc: str) -> Path:
         work = Path(tempfile.mkdtemp(prefix="build-", dir=target.parent))
     except OSError as exc:
         raise MjitError(f"cruby: cannot write the build cache {target.parent} "
-                        f"({exc.strerror}); set PYTEST_MJIT_CACHE to a writable directory") from None
+                        f"({exc.strerror}); set PYTEST_MJIT_CACHE to a writable directory"
+                        ) from None
     try:
         (work / "src").mkdir()
         for name in SOURCES:

@@ -81,7 +81,7 @@ def run_fork(host: "Host", child_fn: Callable[["Host"], Any], timeout: float, lo
 
 def _read_until_eof(fd: int, pid: int, limit: float) -> tuple[bytes, bool]:
     """Everything the child writes until it closes the pipe; kill it at the deadline."""
-    chunks = []
+    chunks: list[bytes] = []
     end = time.monotonic() + limit
     try:
         while True:

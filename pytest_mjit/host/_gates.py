@@ -66,7 +66,8 @@ class GatePoints:
     def arm(self, point: str, iseq: Any = None) -> Gate:
         """Arm a gate at ``point``; the first matching arrival takes it."""
         if point not in GATE_POINTS:
-            raise MjitError(f"unknown gate point {point!r} (known: {', '.join(sorted(GATE_POINTS))})")
+            raise MjitError(f"unknown gate point {point!r} "
+                            f"(known: {', '.join(sorted(GATE_POINTS))})")
         gate = Gate(point, iseq)
         with self._lock:
             self._armed.append(gate)

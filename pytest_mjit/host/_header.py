@@ -40,9 +40,12 @@ typedef _Bool bool;
 typedef int64_t (*mjit_func_t)(int64_t *args);
 
 /* Wrapping 64-bit arithmetic: the host's integers are two's complement, modulo 2^64. */
-static inline int64_t mjit_wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
-static inline int64_t mjit_wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
-static inline int64_t mjit_wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static inline int64_t mjit_wrap_add(int64_t a, int64_t b)
+{ return (int64_t)((uint64_t)a + (uint64_t)b); }
+static inline int64_t mjit_wrap_sub(int64_t a, int64_t b)
+{ return (int64_t)((uint64_t)a - (uint64_t)b); }
+static inline int64_t mjit_wrap_mul(int64_t a, int64_t b)
+{ return (int64_t)((uint64_t)a * (uint64_t)b); }
 #define MJIT_I64(bits) ((int64_t)(uint64_t)(bits))
 
 """

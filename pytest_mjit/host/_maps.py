@@ -1,10 +1,46 @@
-"""Is an address inside executable code mapped into this process (``/proc/self/maps``)?"""
+"""The mappings of this process, read from ``/proc/self/maps``: the one reader of that file.
+
+``psutil.Process().memory_maps()`` reads ``/proc/self/smaps`` instead, which makes the kernel
+count pages of every mapping (several times slower), and the host reads the maps on every call
+of compiled code; the parse is a few lines.
+"""
 
 from __future__ import annotations
 
-__all__ = ["executable_ranges", "is_executable", "maps_path"]
+import dataclasses
+
+__all__ = ["Region", "mapped_regions", "parse_maps", "executable_ranges", "is_executable",
+           "library_at", "maps_path"]
 
 MAPS_PATH = "/proc/self/maps"
+DELETED = " (deleted)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """One mapping: its address range, permissions (``r-xp``) and pathname field ("" for an
+    anonymous mapping; ends in " (deleted)" once the file is unlinked)."""
+
+    start: int
+    end: int
+    perms: str
+    path: str
+
+    @property
+    def executable(self) -> bool:
+        return "x" in self.perms
+
+    @property
+    def deleted(self) -> bool:
+        return self.path.endswith(DELETED)
+
+    @property
+    def file(self) -> str:
+        """The pathname without the kernel's " (deleted)" mark."""
+        return self.path[: -len(DELETED)] if self.deleted else self.path
+
+    def holds(self, address: int) -> bool:
+        return self.start <= address < self.end
 
 
 def maps_path(field: str) -> str:
@@ -13,22 +49,37 @@ def maps_path(field: str) -> str:
     return field.replace("\\012", "\n")
 
 
-def executable_ranges(maps_text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, pathname)`` of every mapping with the ``x`` permission in ``maps_text``."""
-    ranges = []
+def parse_maps(maps_text: str) -> list[Region]:
+    """Every mapping listed in ``maps_text`` (the format of ``/proc/<pid>/maps``)."""
+    regions = []
     for line in maps_text.splitlines():
         fields = line.split(maxsplit=5)
-        if len(fields) < 5 or "x" not in fields[1]:
+        if len(fields) < 5:
             continue
         start, _, end = fields[0].partition("-")
-        ranges.append((int(start, 16), int(end, 16), maps_path(fields[5]) if len(fields) > 5 else ""))
-    return ranges
+        path = maps_path(fields[5]) if len(fields) > 5 else ""
+        regions.append(Region(int(start, 16), int(end, 16), fields[1], path))
+    return regions
+
+
+def mapped_regions() -> list[Region]:
+    """Every mapping of this process right now (a ``dlclose`` may unmap code at any time, so
+    callers read again rather than keep the list)."""
+    with open(MAPS_PATH) as f:
+        return parse_maps(f.read())
+
+
+def executable_ranges(maps_text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, pathname)`` of every mapping with the ``x`` permission in ``maps_text``."""
+    return [(r.start, r.end, r.path) for r in parse_maps(maps_text) if r.executable]
 
 
 def is_executable(address: int) -> bool:
-    """True if ``address`` lies in an executable mapping right now.
+    """True if ``address`` lies in an executable mapping right now."""
+    return any(r.executable and r.holds(address) for r in mapped_regions())
 
-    The maps are read on every call: a ``dlclose`` may have unmapped the code since the last."""
-    with open(MAPS_PATH) as f:
-        text = f.read()
-    return any(start <= address < end for start, end, _ in executable_ranges(text))
+
+def library_at(address: int) -> str | None:
+    """The file (without " (deleted)") whose executable mapping holds ``address`` right now,
+    "" for anonymous executable memory, or None when no executable mapping holds it."""
+    return next((r.file for r in mapped_regions() if r.executable and r.holds(address)), None)

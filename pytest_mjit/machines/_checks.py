@@ -11,10 +11,11 @@ from typing import Any, Iterable
 from ..contract import JitState, is_compiled
 from ..host import ISeq
 from ..host._interp import StepBudget, interpret
-from ..host._maps import executable_ranges
+from ..host._maps import mapped_regions
 
 __all__ = ["Method", "ProtocolViolation", "StepState", "expected_result", "check_step",
-           "call_compiled", "gc_snapshot", "child_check", "blamed", "clauses_of", "leftover_problems"]
+           "call_compiled", "gc_snapshot", "child_check", "blamed", "clauses_of",
+           "leftover_problems"]
 
 _FUNC = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
 _STEP_LIMIT = 1_000_000
@@ -98,11 +99,6 @@ def expected_result(iseq: ISeq, args: tuple[int, ...]) -> int:
     return interpret(iseq, list(args), budget, call)
 
 
-def _maps() -> list[tuple[int, int, str]]:
-    with open("/proc/self/maps") as f:
-        return executable_ranges(f.read())
-
-
 def call_compiled(address: int, args: tuple[int, ...]) -> int:
     """Call compiled code directly (the address must be in an executable mapping)."""
     argv = (ctypes.c_int64 * max(1, len(args)))(*args)
@@ -153,10 +149,10 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
     # jit_func first, maps after: code published meanwhile was loaded before it was published.
     funcs = [(m, m.iseq.body.jit_func) for m in live]
     funcs = [(m, func) for m, func in funcs if is_compiled(func)]
-    ranges = _maps()
+    ranges = [r for r in mapped_regions() if r.executable]
     compiled = {m.iseq.id for m, _ in funcs}
     for m, func in funcs:
-        where = next((path for start, end, path in ranges if start <= func.address < end), None)
+        where = next((r.path for r in ranges if r.holds(func.address)), None)
         if where is None:
             problems.append(blamed("LOAD-1", f"{m.iseq.name}: jit_func (unit {func.unit_id}) "
                                              f"points to 0x{func.address:x}, which is not in "

@@ -4,14 +4,14 @@ invariants after every step.  ``machine_class(config)`` binds it to one engine a
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from .. import sync
 from .._deadline import DeadlineExceeded
-from .._errors import EngineStateError
+from .._errors import EngineStateError, MjitError
 from .._schedules import ScheduleSpec
 from ..host import Insn
 from ..strategies import define_program, int64s, programs
@@ -53,7 +53,7 @@ class ProtocolMachine(SchedulerRules):
     unloads = 0
     full_cache_steps = 0
     #: the first few failures of the search (they survive a replay that does not fail)
-    failures_seen: list[str] = []
+    failures_seen: ClassVar[list[str]] = []
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,8 +61,8 @@ class ProtocolMachine(SchedulerRules):
         cls.last = self
         cls.examples += 1
         self.trace = Trace()
-        self.rig: Rig | None = None
-        self.sched: Scheduler | None = None
+        self._rig: Rig | None = None
+        self._sched: Scheduler | None = None
         self.methods: list[Method] = []
         self.programs = 0
         self.frames: list[contextlib.ExitStack] = []
@@ -77,6 +77,20 @@ class ProtocolMachine(SchedulerRules):
         self.record: tuple[list, list] | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def rig(self) -> Rig:
+        """The rig ``start`` made; every other rule's precondition needs it."""
+        if self._rig is None:
+            raise MjitError("protocol machine: a step ran before start()")
+        return self._rig
+
+    @property
+    def sched(self) -> Scheduler:
+        """The scheduler ``start`` made."""
+        if self._sched is None:
+            raise MjitError("protocol machine: a step ran before start()")
+        return self._sched
 
     def _step(self, text: str) -> None:
         type(self).total_steps += 1
@@ -103,15 +117,15 @@ class ProtocolMachine(SchedulerRules):
         error = ProtocolViolation(f"protocol machine failed after {steps} steps: {message}",
                                   clauses_of(problems))
         error.add_note("trace (one lane per thread):\n" + self.render())
-        if self.sched is not None and self.sched.core is not None:
-            error.add_note(self.sched.core.describe())
+        if self._sched is not None and self._sched.core is not None:
+            error.add_note(self._sched.core.describe())
         raise error
 
     def render(self) -> str:
         """The per-thread trace of this example so far (or as it ended)."""
         if self.record is not None:
             return self.trace.render(*self.record)
-        if self.rig is None:
+        if self._rig is None:
             return self.trace.render()
         return self.trace.render(self.rig.host.events, self.rig.shim.invocations())
 
@@ -157,9 +171,9 @@ class ProtocolMachine(SchedulerRules):
         strategy is the preset's; its seed, bound (preemptions or PCT depth) and window (how
         often the worker stops between two operations when it runs on a lent token) are
         drawn, and a failure shrinks them to the fewest context switches that fail."""
-        self.rig = Rig(self.config)
+        self._rig = Rig(self.config)
         schedule = ScheduleSpec(self.config.preset.schedule, schedule_seed, bound, window)
-        self.sched = Scheduler(self.rig, self.trace, controlled=self.controlled, spec=schedule)
+        self._sched = Scheduler(self.rig, self.trace, controlled=self.controlled, spec=schedule)
         self.trace.step(f"start(pch_fault={pch_fault!r}, pch_pass={pch_pass}, "
                         f"{len(spec.functions)} methods"
                         + (f", schedule {schedule})" if self.controlled else ")"))
@@ -371,7 +385,7 @@ class ProtocolMachine(SchedulerRules):
         """Fork as MRI does; the child calls every compiled method and reports mismatches."""
         self._step("fork()")
         self.stops += 1   # the host pauses the worker around the fork
-        methods = [m for m in self._live()]
+        methods = list(self._live())
         child = child_check(methods, len(self.rig.host.violations))
         result = self._client(lambda: self.rig.host.fork(child, 30.0), "host.fork()", True)
         if result is None:
@@ -407,7 +421,7 @@ class ProtocolMachine(SchedulerRules):
 
     @invariant()
     def protocol_holds(self) -> None:
-        if self.rig is None or self.rig.engine is None:
+        if self._rig is None or self.rig.engine is None:
             return
         held = len({id(s) for s in self.frames})
         problems = check_step(self.rig.host, self.methods, self.checks,
@@ -423,10 +437,10 @@ class ProtocolMachine(SchedulerRules):
 
     def teardown(self) -> None:
         """Leave nothing behind: gates open, GC closed, engine finished, files removed."""
-        if self.rig is None:
+        if self._rig is None:
             return
         try:
-            if self.sched is not None:
+            if self._sched is not None:
                 self.sched.open_all()
             if self.in_gc:
                 self.rig.host.gc_end()
@@ -438,7 +452,7 @@ class ProtocolMachine(SchedulerRules):
                 self._check_leftovers()
         finally:
             self.record = (self.rig.host.events, self.rig.shim.invocations())
-            type(self).uncontrolled_total += self.sched.uncontrolled if self.sched else 0
+            type(self).uncontrolled_total += self._sched.uncontrolled if self._sched else 0
             cls = type(self)
             cls.compiles += sum(1 for i in self.record[1] if i.kind == "compile")
             cls.unloads += self.checks.unloads

@@ -165,7 +165,8 @@ class Rig:
             found.append("threads: " + ", ".join(sorted(threads.values())))
         if children:
             found.append("processes: " + ", ".join(
-                f"{c.pid} {' '.join(c.cmdline[:2])}" for c in sorted(children, key=lambda c: c.pid)))
+                f"{c.pid} {' '.join(c.cmdline[:2])}"
+                for c in sorted(children, key=lambda c: c.pid)))
         files = sorted(os.listdir(self.tmp_dir)) if self.tmp_dir.is_dir() else []
         if files:
             found.append(f"files in the tmp dir: {', '.join(files)}")

@@ -133,7 +133,7 @@ def run_machine(config: RigConfig, *, controlled: bool = True, max_examples: int
     reported: list[str] = []
     start = time.monotonic()
     error: BaseException | None = None
-    with with_reporter(reported.append):
+    with with_reporter(lambda value: reported.append(str(value))):
         try:
             test()
         except Exception as exc:  # the engine's failure, reported to the caller

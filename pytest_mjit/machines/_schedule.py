@@ -229,16 +229,17 @@ class Scheduler:
         with no compiler running, running the host's postponed jobs meanwhile (a copy job
         needs the main thread); noted if it is still busy after ``SETTLE_SECONDS``."""
         host = self.rig.host
-        last = [self._state(), time.monotonic()]
+        last_state, last_change = self._state(), time.monotonic()
 
         def idle() -> bool:
+            nonlocal last_state, last_change
             if host.pending_postponed_jobs:
                 host.check_ints()       # logged as an event: only when there is a job
             now, state = time.monotonic(), self._state()
-            if state != last[0] or self.rig.shim.running() or host.pending_postponed_jobs:
-                last[:] = [state, now]
+            if state != last_state or self.rig.shim.running() or host.pending_postponed_jobs:
+                last_state, last_change = state, now
                 return False
-            return now - last[1] >= scale(IDLE_SECONDS)
+            return now - last_change >= scale(IDLE_SECONDS)
 
         try:
             wait_for(idle, SETTLE_SECONDS, "an idle engine", poll=0.001)

@@ -67,6 +67,6 @@ class Trace:
         if len(rows) > limit:
             lines.append(f"... {len(rows) - limit} earlier entries left out")
         for t, thread, text in shown:
-            lane = lanes["cc" if thread.startswith("cc ") else thread]
-            lines.append(f"{t - self.start:+9.4f} {thread[:14]:<14} |{'    ' * lane} {text}")
+            column = lanes["cc" if thread.startswith("cc ") else thread]
+            lines.append(f"{t - self.start:+9.4f} {thread[:14]:<14} |{'    ' * column} {text}")
         return "\n".join(lines)

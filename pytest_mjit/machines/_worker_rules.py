@@ -4,10 +4,13 @@ slow."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+if TYPE_CHECKING:
+    from ._schedule import Scheduler
 
 __all__ = ["SchedulerRules"]
 
@@ -15,7 +18,7 @@ _FAULTS = st.sampled_from(["fail", "crash", "slow", "hang"])
 
 
 def _started(self: Any) -> bool:
-    return self.rig is not None and not self.finished
+    return self._rig is not None and not self.finished
 
 
 def _running(self: Any) -> bool:
@@ -24,12 +27,18 @@ def _running(self: Any) -> bool:
 
 def _host_free(self: Any) -> bool:
     """The host can run code: started (finished too: calls are then interpreted), not in GC."""
-    return self.rig is not None and not self.in_gc
+    return self._rig is not None and not self.in_gc
 
 
 class SchedulerRules(RuleBasedStateMachine):
     """Rules that move the worker; mixed into ``ProtocolMachine`` (which provides ``sched``,
     ``_step`` and ``_settle``)."""
+
+    if TYPE_CHECKING:
+        @property
+        def sched(self) -> Scheduler: ...
+        def _step(self, text: str) -> None: ...
+        def _settle(self, then: int = 0) -> None: ...
 
     @precondition(lambda self: _started(self) and self.sched.controlled)
     @rule(n=st.integers(1, 4))
@@ -65,6 +74,6 @@ class SchedulerRules(RuleBasedStateMachine):
     @rule(kind=_FAULTS, ms=st.integers(1, 50))
     def compiler_fault(self, kind: str, ms: int) -> None:
         """The next compiler invocation fails, crashes, hangs until released, or is slow."""
-        self._step(f"compiler_fault({kind!r}{', ms=%d' % ms if kind == 'slow' else ''})")
+        self._step(f"compiler_fault({kind!r}{f', ms={ms}' if kind == 'slow' else ''})")
         self.sched.inject(kind, **({"ms": ms} if kind == "slow" else {}))
         self._settle()
