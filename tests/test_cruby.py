@@ -85,9 +85,6 @@ def test_bad_checkout_is_one_usage_error(pytester, tmp_path, cache):
 
 @needs_seed
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
-# Out of CI's run for now: since the scheduler and leak-guard changes, a unit of the real C
-# now and then comes back NOT_ADDED (a failed dlopen or dlsym) in QUEUE-6's or GC-6's test.
-@pytest.mark.slow
 def test_cruby_2_7_4_certification_ends_in_known_verdicts(tmp_path):
     """The unchanged suite against the seed on gcc, with its expectation file: every clause
     PASS, XFAIL (a documented departure of CRuby 2.7.4) or UNSUPPORTED.  The protocol
