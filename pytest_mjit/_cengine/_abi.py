@@ -13,7 +13,6 @@ from typing import Any
 
 from .._errors import MjitError
 from ..host._cbody import CCallCache, CInlineStorage
-from ..host._maps import mapped_regions
 
 __all__ = [
     "ABI_VERSION", "OK", "ERROR", "ABORT", "HostServices", "COptions", "EngineInfo",
@@ -108,24 +107,6 @@ def is_engine_copy(path: str) -> bool:
             and os.path.basename(path).startswith(COPY_PREFIX))
 
 
-_MADV_POPULATE_READ = 22
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-
-
-def _populate(copy: str) -> None:
-    """Map every readable page of the just loaded ``copy`` into this process now.
-
-    CRuby's worker passes execv pointers into the library's read-only data (its compiler flags
-    are string literals) from a vfork child while the other threads of this process run.  The
-    first execv reads those pages for the first time, and on a loaded machine that read has
-    failed with EFAULT about once in 400 engine starts, so the header was not built (PCH-3).
-    A process that has run for a while has those pages mapped; so does a loaded copy here."""
-    for region in mapped_regions():
-        if region.path == copy and "r" in region.perms:
-            _libc.madvise(region.start, region.end - region.start, _MADV_POPULATE_READ)
-
-
 def load_private_copy(path: str) -> ctypes.CDLL:
     """Load a copy of the engine library ``path`` that shares no state with other copies.
 
@@ -140,7 +121,6 @@ def load_private_copy(path: str) -> ctypes.CDLL:
             lib = ctypes.CDLL(copy, mode=os.RTLD_NOW | os.RTLD_LOCAL)
         except OSError as exc:
             raise MjitError(f"C engine {path}: cannot load it ({exc})") from None
-        _populate(copy)
     finally:
         os.unlink(copy)
     for name, argtypes in _ENTRY_POINTS.items():
