@@ -7,10 +7,29 @@
  * Unwinding.  CRuby's rb_raise never returns; neither may a service the harness aborted.  Each
  * entry point and thread function pushes a jmp_buf (PMJ_ENTER); rb_raise and an aborted
  * service longjmp to the innermost one, which returns PMJ_ERROR or PMJ_ABORT to the host.
+ *
+ * The environment is never changed.  CRuby's worker vforks its compilers, and the child's execve
+ * reads environ while the main thread runs on; options.tmp_dir therefore reaches mjit_init as
+ * what its getenv("TMPDIR") returns (pmj_getenv), not through setenv.
  */
+#include <stdlib.h>
+static char *pmj_getenv(const char *name);
+#define getenv(name) pmj_getenv(name)
 #include "mjit.c"
+#undef getenv
 
 #include <dlfcn.h>
+
+/* options.tmp_dir while mjit_init runs, else NULL. */
+static const char *pmj_tmp_dir;
+
+static char *
+pmj_getenv(const char *name)
+{
+    if (pmj_tmp_dir != NULL && strcmp(name, "TMPDIR") == 0)
+        return (char *)pmj_tmp_dir;
+    return getenv(name);
+}
 
 /* -- the host ------------------------------------------------------------------------------ */
 
@@ -552,22 +571,11 @@ pmj_init(void)
             strcat(opts.debug_flags, *f);
         }
         ruby_prefix_path = (VALUE)pmj_header_dir(host->header_file);
-        /* The tmp dir the host chose reaches mjit_init as $TMPDIR, as a Ruby process gets it. */
-        char *saved = NULL;
-        if (o->tmp_dir) {
-            const char *old = getenv("TMPDIR");
-            saved = old ? strdup(old) : NULL;
-            setenv("TMPDIR", o->tmp_dir, 1);
-        }
+        /* The tmp dir the host chose is mjit_init's $TMPDIR, as a Ruby process gets it. */
+        pmj_tmp_dir = o->tmp_dir;
         pmj_initialised = true;
         mjit_init(&opts);
-        if (o->tmp_dir) {
-            if (saved)
-                setenv("TMPDIR", saved, 1);
-            else
-                unsetenv("TMPDIR");
-            free(saved);
-        }
+        pmj_tmp_dir = NULL;
     });
 }
 
