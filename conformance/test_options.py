@@ -167,7 +167,8 @@ def test_warnings_print_warnings_only(mjit_start, mjit_cc, capfd):
     host, engine = mjit_start(verbose=0, warnings=True, wait=True, wait_timeout=0.2)
     slow = define_affine(host, "slow", 1)
     # The call reaching min_calls waits for the held compile and gives up after 0.2 s.
-    call_to_enqueue(host, slow, host.options.min_calls)
+    with bounded(STEP_WAIT, "the call that waits for a held compile"):
+        call_to_enqueue(host, slow, host.options.min_calls)
     assert slow.body.jit_func == JitState.NOT_COMPILED
     hold.release()
     fast = define_affine(host, "fast", 2)
