@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from . import __version__, _clauses, _config, _fixtures, _suite, _watchdog
+from . import __version__, _clauses, _config, _fixtures, _lost_workers, _suite, _watchdog
 from .contract import CAPABILITIES
 from ._deadline import deadline, scale, set_scale
 from ._errors import MjitError
@@ -76,6 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[REPORT_KEY] = {"start": time.time()}
     if worker_seed is None:
         _start_run(config, mjit)
+    else:
+        _lost_workers.configure_worker(config, mjit.watchdog)
     config.pluginmanager.register(_Run(config), "mjit-run")
     _exit_guard.install()
 
@@ -138,6 +140,7 @@ def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> 
 def pytest_configure_node(node) -> None:
     """xdist controller: every worker runs with the controller's seed."""
     node.workerinput["mjit_seed"] = session_of(node.config).settings.seed
+    _lost_workers.configure_node(node, session_of(node.config).dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -230,6 +233,8 @@ def _uses_harness(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _uses_harness(item) and SESSION_KEY in item.config.stash:
+        session_of(item.config).watchdog.hold_output()     # inside pytest's capture
     needed = _required(item)
     if not needed or SESSION_KEY not in item.config.stash:
         return
@@ -320,7 +325,11 @@ class _Run:
         """xdist controller: a worker died running ``crashitem``; say how it died."""
         worker = getattr(report.node.gateway, "id", None)
         status = self.worker_status.pop(worker, None)
-        report.user_properties.append(("mjit_crash", exit_description(status)))
+        how = exit_description(status)
+        words = _lost_workers.last_words(session_of(self.config).dir, worker)
+        report.user_properties.append(("mjit_crash", how + (f"; last words: {words}" if words
+                                                            else "")))
+        _lost_workers.spare_restart(self.config)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
