@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from . import _hangs
 from ._deadline import DeadlineExceeded, deadline, scale
 from ._engine_check import call_bounded
 from ._errors import MjitError
@@ -97,7 +98,7 @@ def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
 
 def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker) -> list[str]:
     allowed = observer.allowed
-    end = time.monotonic() + scale(LEAK_GRACE)
+    end = time.monotonic() + scale(_hangs.grace(LEAK_GRACE))   # a hung engine's threads stay
     while True:
         new_threads = {i: n for i, n in python_threads().items() if i not in threads}
         new_children = {c for c in child_processes() if c.pid not in children}
@@ -228,6 +229,7 @@ class Starter:
                 with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
                     engine.finish()
             except DeadlineExceeded as exc:
+                _hangs.note("engine.finish()")
                 expired = expired or exc
                 self._test.release_all()
             except BaseException as exc:

@@ -14,7 +14,8 @@ import pytest
 from ._deadline import DeadlineExceeded, scale
 from ._text import REASON_LENGTH, clean
 
-__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard", "ExitGuard"]
+__all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard", "ExitGuard",
+           "RunMark"]
 
 #: Seconds (before scaling) the exit guard waits for left-behind threads to end by themselves.
 EXIT_JOIN = 2.0
@@ -106,3 +107,43 @@ class ExitGuard:
 
 
 exit_guard = ExitGuard()
+
+
+class RunMark:
+    """Marks every process the run starts (``_strays.RUN_ENV``), and at the end of the run
+    finds, after a grace, those still living, and kills them: a worker that holds an engine it
+    could not stop, a watchdog, a compiler or daemon an engine left."""
+
+    def __init__(self) -> None:
+        from ._strays import RUN_ENV, new_marker
+        self.env, self.marker = RUN_ENV, new_marker()
+        self._previous = os.environ.get(RUN_ENV)
+        os.environ[RUN_ENV] = self.marker
+
+    def leftovers(self, grace: float, spare: tuple[int | None, ...] = ()) -> list[str]:
+        """"pid command" of each process of the run still living after ``scale(grace)``
+        seconds (but those of ``spare``), each killed."""
+        from ._deadline import DeadlineExceeded, wait_for
+        from ._strays import marked_processes
+
+        def living() -> set:
+            return {c for c in marked_processes(self.marker, self.env)
+                    if c.pid not in spare and c.state not in "ZX"}
+        try:
+            wait_for(lambda: not living(), grace, "the run's processes to end", poll=0.05)
+            return []
+        except DeadlineExceeded:
+            pass
+        left = sorted(living(), key=lambda c: c.pid)
+        for child in left:
+            try:
+                os.kill(child.pid, 9)
+            except OSError:
+                pass
+        return [f"{c.pid} {clean(' '.join(c.cmdline[:4]), 120)}" for c in left]
+
+    def close(self) -> None:
+        if self._previous is None:
+            os.environ.pop(self.env, None)
+        else:
+            os.environ[self.env] = self._previous

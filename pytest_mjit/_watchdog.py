@@ -176,6 +176,11 @@ class Watchdog:
         self._armed: list[tuple[float, str]] = []   #: open ``armed`` blocks: (end, what)
         self._words = False
 
+    @property
+    def pid(self) -> int | None:
+        """The watchdog process, once started."""
+        return self._proc.pid if self._proc is not None else None
+
     def _send(self, line: str) -> None:
         if os.getpid() != self._owner:      # a forked child never speaks for its parent
             return

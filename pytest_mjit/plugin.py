@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from . import __version__, _clauses, _config, _fixtures, _lost_workers, _suite, _watchdog
+from . import (__version__, _clauses, _config, _fixtures, _hangs, _lost_workers, _suite,
+               _watchdog)
 from .contract import CAPABILITIES
 from ._deadline import deadline, scale, set_scale
 from ._errors import MjitError
@@ -19,8 +20,8 @@ from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,
 from ._report import (DEADLINE_REASON, Results, area_lines, build_report, write_reports,
                       write_unfinished)
 from ._results import exit_description
-from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
-                       worker_exit_status)
+from ._run_end import (RunMark, deadline_in, exit_guard as _exit_guard, failure_reason,
+                       interruption, worker_exit_status)
 from ._session import MjitSession, remove_stale_session_dirs
 
 #: The protocol machines register --mjit-replay and their fixture from their own module.
@@ -33,6 +34,8 @@ MARKERS = (
     "mjit_requires(capability): skip as UNSUPPORTED unless the engine claims the capability",
     "mjit_options(**overrides): Options overrides for this test's engines",
 )
+#: Seconds (before scaling) the run's processes get to end after the last test.
+RUN_END_GRACE = 5.0
 _HARNESS_FIXTURES = {"mjit_start", "mjit_host", "mjit_engine", "mjit_cc", "mjit_options"}
 
 
@@ -74,11 +77,18 @@ def pytest_configure(config: pytest.Config) -> None:
     mjit = config.stash[SESSION_KEY] = MjitSession(settings)
     config.stash[RESULTS_KEY] = Results()
     config.stash[REPORT_KEY] = {"start": time.time()}
+    if worker_seed is None:   # under xdist the workers share the controller's session dir
+        shared = mjit.dir if config.getoption("numprocesses", None) else None
+    else:
+        shared = _lost_workers.configure_worker(config, mjit.watchdog)
+    _hangs.begin_run(shared)
+    config.add_cleanup(_hangs.end_run)
     if worker_seed is None:
         _start_run(config, mjit)
-    else:
-        _lost_workers.configure_worker(config, mjit.watchdog)
-    config.pluginmanager.register(_Run(config), "mjit-run")
+    mark = RunMark() if worker_seed is None else None
+    if mark is not None:
+        config.add_cleanup(mark.close)
+    config.pluginmanager.register(_Run(config, mark), "mjit-run")
     _exit_guard.install()
 
 
@@ -261,7 +271,7 @@ def _bounded_phase(item: pytest.Item, phase: str):
         engines = len(getattr(item.stash.get(TEST_KEY, None), "started", ()))
         timeout += _fixtures.FINISH_TIMEOUT * max(1, engines)
     what = f"test {phase} of {item.nodeid}"
-    inner = deadline(timeout, what) if phase != "teardown" else contextlib.nullcontext()
+    inner = deadline(timeout, what, outer=True) if phase != "teardown" else contextlib.nullcontext()
     with mjit.watchdog.armed(scale(timeout + _watchdog.GRACE), what), inner:
         yield
 
@@ -295,8 +305,9 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 class _Run:
     """Hooks bound to one configured run: gathers results, writes the report."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, mark: RunMark | None) -> None:
         self.config = config
+        self.mark = mark
         #: xdist controller: exit status of each worker that died (gateway id -> status),
         #: until a crash report ties it to the test it was running
         self.worker_status: dict[str, int | None] = {}
@@ -343,6 +354,7 @@ class _Run:
         if error is not None:
             self.worker_status[node.gateway.id] = worker_exit_status(node)
 
+    @pytest.hookimpl(trylast=True)     # after xdist has shut its workers down
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.config
         mjit = session_of(config)
@@ -357,12 +369,25 @@ class _Run:
             # a worker that died between tests has no test to fail: the run does
             deaths = [f"worker {w} died between tests ({exit_description(s)})"
                       for w, s in sorted(self.worker_status.items())]
+            deaths += self._machine_check(mjit)
             report = _make_report(config, mjit, results,
                                   self.interrupt or interruption(session), deaths)
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)
         mjit.close()
+
+
+    def _machine_check(self, mjit: MjitSession) -> list[str]:
+        """The run's processes that outlived it (killed now), as a problem of the run."""
+        left = self.mark.leftovers(RUN_END_GRACE, spare=(mjit.watchdog.pid,)) if self.mark else []
+        if not left:
+            return []
+        line = f"the run left {len(left)} process(es) behind (killed): " + "; ".join(left)
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line("pytest-mjit: " + line, red=True)
+        return [line]
 
 
 def _make_report(config: pytest.Config, mjit: MjitSession, results: Results,
