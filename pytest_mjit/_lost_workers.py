@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from ._deadline import scale
+from ._results import exit_description
 from ._text import clean
 
-__all__ = ["RUN_DIR", "configure_node", "configure_worker", "last_words", "spare_restart"]
+__all__ = ["RUN_DIR", "configure_node", "configure_worker", "last_words", "death",
+           "spare_restart"]
 
 #: workerinput key: the controller's session dir.
 RUN_DIR = "mjit_run_dir"
@@ -63,6 +65,12 @@ def last_words(run_dir: Path, worker: str | None) -> str:
     if len(tail) > WORDS_LENGTH:
         tail = "..." + tail[-(WORDS_LENGTH - 3):]
     return clean(tail, WORDS_LENGTH)
+
+
+def death(run_dir: Path, worker: str | None, status: int | None) -> str:
+    """How worker ``worker`` died: ``exit status 7; last words: ...``."""
+    words = last_words(run_dir, worker)
+    return exit_description(status) + (f"; last words: {words}" if words else "")
 
 
 def spare_restart(config: pytest.Config) -> None:

@@ -142,6 +142,16 @@ class RunMark:
                 pass
         return [f"{c.pid} {clean(' '.join(c.cmdline[:4]), 120)}" for c in left]
 
+    def check(self, grace: float, spare: tuple[int | None, ...], terminal) -> list[str]:
+        """``leftovers``, said on the terminal and returned as a problem of the run."""
+        left = self.leftovers(grace, spare)
+        if not left:
+            return []
+        line = f"the run left {len(left)} process(es) behind (killed): " + "; ".join(left)
+        if terminal is not None:
+            terminal.write_line("pytest-mjit: " + line, red=True)
+        return [line]
+
     def close(self) -> None:
         if self._previous is None:
             os.environ.pop(self.env, None)

@@ -17,9 +17,10 @@ from ._errors import MjitError
 from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
                         mjit_tmpdir, session_of)
-from ._report import (DEADLINE_REASON, Results, area_lines, build_report, write_reports,
+from ._report import (DEADLINE_REASON, Results, area_lines, write_reports,
                       write_unfinished)
 from ._results import exit_description
+from ._run_report import make_report, meta_of
 from ._run_end import (RunMark, deadline_in, exit_guard as _exit_guard, failure_reason,
                        interruption, worker_exit_status)
 from ._session import MjitSession, remove_stale_session_dirs
@@ -125,7 +126,8 @@ def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
             mjit.close()
             raise pytest.UsageError(error)
     if mjit.settings.report is not None:
-        write_unfinished(mjit.settings.report, _meta(config, mjit))
+        write_unfinished(mjit.settings.report, meta_of(config, mjit, config.stash[RESULTS_KEY],
+                                                      config.stash[REPORT_KEY]["start"]))
         mjit.watchdog.mark_report_on_crash(str(mjit.settings.report.resolve()))
 
 
@@ -335,11 +337,9 @@ class _Run:
     def pytest_handlecrashitem(self, crashitem, report, sched) -> None:
         """xdist controller: a worker died running ``crashitem``; say how it died."""
         worker = getattr(report.node.gateway, "id", None)
-        status = self.worker_status.pop(worker, None)
-        how = exit_description(status)
-        words = _lost_workers.last_words(session_of(self.config).dir, worker)
-        report.user_properties.append(("mjit_crash", how + (f"; last words: {words}" if words
-                                                            else "")))
+        how = _lost_workers.death(session_of(self.config).dir, worker,
+                                  self.worker_status.pop(worker, None))
+        report.user_properties.append(("mjit_crash", how))
         _lost_workers.spare_restart(self.config)
 
     @pytest.hookimpl(optionalhook=True)
@@ -369,55 +369,15 @@ class _Run:
             # a worker that died between tests has no test to fail: the run does
             deaths = [f"worker {w} died between tests ({exit_description(s)})"
                       for w, s in sorted(self.worker_status.items())]
-            deaths += self._machine_check(mjit)
-            report = _make_report(config, mjit, results,
+            if self.mark is not None:
+                deaths += self.mark.check(RUN_END_GRACE, (mjit.watchdog.pid,),
+                                          config.pluginmanager.get_plugin("terminalreporter"))
+            report = make_report(config, mjit, results, config.stash[REPORT_KEY]["start"],
                                   self.interrupt or interruption(session), deaths)
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)
         mjit.close()
-
-
-    def _machine_check(self, mjit: MjitSession) -> list[str]:
-        """The run's processes that outlived it (killed now), as a problem of the run."""
-        left = self.mark.leftovers(RUN_END_GRACE, spare=(mjit.watchdog.pid,)) if self.mark else []
-        if not left:
-            return []
-        line = f"the run left {len(left)} process(es) behind (killed): " + "; ".join(left)
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.write_line("pytest-mjit: " + line, red=True)
-        return [line]
-
-
-def _make_report(config: pytest.Config, mjit: MjitSession, results: Results,
-                 interrupted: str | None, problems: list[str]) -> dict:
-    meta = _meta(config, mjit)
-    caps = mjit.engine_info.get("capabilities") if mjit.engine_info else None
-    return build_report(results, meta, mjit.settings.expect, caps, mjit.settings.clauses,
-                        interrupted, problems)
-
-
-def _meta(config: pytest.Config, mjit: MjitSession) -> dict:
-    """What the report says about the run, apart from its results."""
-    s = mjit.settings
-    info = mjit.engine_info or {}
-    start = config.stash[REPORT_KEY]["start"]
-    results = config.stash[RESULTS_KEY]
-    meta = dict(
-        engine=dict(spec=s.engine_spec, name=info.get("name", s.engine_spec),
-                    version=info.get("version", "?"), capabilities=info.get("capabilities", [])),
-        suite=dict(version=__version__, sha256=_suite.suite_hash(),
-                   recorded_sha256=_suite.recorded_hash()),
-        compilers=[dict(path=s.cc, family=s.cc_family, version=s.cc_version)],
-        seed=s.seed, preset=s.preset.name,
-        expect_file=str(s.expect_path) if s.expect_path else None,
-        timings=dict(start=start, duration=round(time.time() - start, 3),
-                     tests_duration=round(sum(t.duration for t in results.tests.values()), 3)),
-    )
-    meta["suite"]["unmodified"] = (meta["suite"]["sha256"] is not None
-                                   and meta["suite"]["sha256"] == meta["suite"]["recorded_sha256"])
-    return meta
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
