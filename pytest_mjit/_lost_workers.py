@@ -76,7 +76,10 @@ def death(run_dir: Path, worker: str | None, status: int | None) -> str:
 def spare_restart(config: pytest.Config) -> None:
     """A worker died in a test: that test is its FAIL, and the death does not count toward
     xdist's limit of restarts (kept against deaths that take no test, as in collection), so
-    that every test still runs.  Called before xdist counts the death."""
+    that every test still runs.  Called before xdist counts the death.  A limit the user gave
+    (``--max-worker-restart``) stands."""
+    if config.getoption("maxworkerrestart", None) is not None:
+        return
     dsession = config.pluginmanager.getplugin("dsession")
     limit = getattr(dsession, "_max_worker_restart", None)
     if isinstance(limit, int):

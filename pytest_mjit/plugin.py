@@ -36,7 +36,7 @@ MARKERS = (
     "mjit_options(**overrides): Options overrides for this test's engines",
 )
 #: Seconds (before scaling) the run's processes get to end after the last test.
-RUN_END_GRACE = 5.0
+RUN_END_GRACE = 2.0
 _HARNESS_FIXTURES = {"mjit_start", "mjit_host", "mjit_engine", "mjit_cc", "mjit_options"}
 
 
