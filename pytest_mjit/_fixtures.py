@@ -4,6 +4,7 @@ the leak guard that fails a test which leaves threads, processes, files or mappi
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
     test = _test(request)
     threads, children = python_threads(), {c.pid for c in child_processes()}
     observer = Observer(tmp_path / "jit", lambda: test.started[0][0] if test.started else None)
+    session_of(request.config).watchdog.remove_on_crash(str(observer.tmp_dir))
     maps_before, places = observer.maps(), Places()
     marker, previous = new_marker(), os.environ.get(MARKER_ENV)
     os.environ[MARKER_ENV] = marker
@@ -126,6 +128,8 @@ def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker)
     files = observer.files()
     if files and not keep and "files" not in allowed:
         leaks.append(f"files in {observer.tmp_dir}: " + ", ".join(sorted(files)))
+        # named above; an engine that cannot be finished leaves them to nobody else
+        shutil.rmtree(observer.tmp_dir, ignore_errors=True)
     return leaks
 
 
