@@ -114,6 +114,8 @@ class Rig:
         self.children_before = {c.pid for c in child_processes()}
         self.maps_before = mapped_libraries()
         self.dir = Path(tempfile.mkdtemp(prefix="machine-", dir=config.work_dir))
+        if config.watchdog is not None:        # an engine that kills the process leaves none
+            config.watchdog.remove_on_crash(str(self.dir))
         self.tmp_dir = self.dir / "jit"
         self.tmp_dir.mkdir(mode=0o700)
         self.shim = CompilerShim(config.shim_binary, self.dir / "cc", config.cc,
