@@ -57,9 +57,11 @@ def engine_source(body: str) -> str:
     return WRAPPER.replace("{body}", body)
 
 
-def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None,
+                 limit: float = RUN_LIMIT) -> tuple[int, str]:
     """``python -m pytest ARGS`` in ``path`` with TMPDIR=path/tmp, in a new process group that
-    is killed afterwards; (return code, output)."""
+    is killed afterwards, and after ``limit`` seconds if still running; (return code,
+    output)."""
     tmp = path / "tmp"
     tmp.mkdir(exist_ok=True)
     full_env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=os.pathsep.join([str(path), str(ROOT)]),
@@ -72,11 +74,11 @@ def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None) -> t
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
-        out, _ = proc.communicate(timeout=RUN_LIMIT)
+        out, _ = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-        raise AssertionError(f"the hostile run hung for {RUN_LIMIT:.0f}s:\n{out}") from None
+        raise AssertionError(f"the hostile run hung for {limit:.0f}s:\n{out}") from None
     try:
         wait_for(lambda: not group_members(proc.pid), LEFTOVER_WAIT, "the run's processes to end")
     except DeadlineExceeded:
