@@ -29,6 +29,8 @@ __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "
 #: Seconds (before scaling) teardown allows one engine's finish, and leftovers to go away.
 FINISH_TIMEOUT = 30.0
 LEAK_GRACE = 2.0
+#: Seconds (before scaling) for finish at teardown after a client call of the test hung.
+STUCK_FINISH_TIMEOUT = 5.0
 #: Seconds (before scaling) a failure report waits for one engine's stats().
 STATS_TIMEOUT = 2.0
 SESSION_KEY = pytest.StashKey[MjitSession]()
@@ -45,6 +47,8 @@ class MjitTest:
     def __init__(self) -> None:
         self.started: list[tuple[Any, Any, Options]] = []
         self.shim: CompilerShim | None = None
+        #: the first harness deadline that expired in the test (its engine may be stuck)
+        self.stuck: str | None = None
 
     def stats(self) -> str:
         """Every engine's ``stats()``, each bounded by STATS_TIMEOUT (an engine that hangs in
@@ -228,9 +232,14 @@ class Starter:
         """Release every hold and gate, then finish every started engine (bounded)."""
         self._test.release_all()
         errors, expired = [], None
+        # An engine that already left a client call of this test hanging gets less time.
+        seconds, what = FINISH_TIMEOUT, "engine.finish() at teardown"
+        if self._test.stuck and not _hangs.first():
+            seconds = STUCK_FINISH_TIMEOUT
+            what += f" (cut to {seconds:g}s (before scaling): {self._test.stuck})"
         for host, engine, _opts in reversed(self._test.started):
             try:
-                with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
+                with deadline(seconds, what):
                     engine.finish()
             except DeadlineExceeded as exc:
                 _hangs.note("engine.finish()")

@@ -14,7 +14,7 @@ from pathlib import Path
 __all__ = ["AFTER_HANG", "begin_run", "end_run", "note", "first", "cut", "grace"]
 
 #: Seconds (before scaling) a client call may take once the engine is known to hang.
-AFTER_HANG = 0.5
+AFTER_HANG = 0.25
 _FILE = "engine-hung"
 
 _first: str | None = None

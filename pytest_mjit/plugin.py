@@ -300,6 +300,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
          + str(expired).splitlines()[0]))
     test = item.stash.get(TEST_KEY, None)
     if test is not None:
+        test.stuck = test.stuck or str(expired).splitlines()[0]
         test.release_all()
         report.sections.append(("mjit engine state", test.stats()))   # bounded per engine
 
