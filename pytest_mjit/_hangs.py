@@ -15,6 +15,9 @@ __all__ = ["AFTER_HANG", "begin_run", "end_run", "note", "first", "cut", "grace"
 
 #: Seconds (before scaling) a client call may take once the engine is known to hang.
 AFTER_HANG = 0.25
+#: Seconds (before scaling) a whole test phase (or protocol-machine example) may take then: a
+#: test may call ``finish`` without a deadline of its own.
+PHASE_AFTER_HANG = 5.0
 _FILE = "engine-hung"
 
 _first: str | None = None
@@ -62,13 +65,13 @@ def first() -> str | None:
     return _first
 
 
-def cut(seconds: float) -> tuple[float, str | None]:
+def cut(seconds: float, to: float = AFTER_HANG) -> tuple[float, str | None]:
     """(``seconds``, None) while the engine is not known to hang; afterwards the shorter of
-    ``seconds`` and ``AFTER_HANG``, and why."""
+    ``seconds`` and ``to``, and why."""
     hang = first()
-    if hang is None or seconds <= AFTER_HANG:
+    if hang is None or seconds <= to:
         return seconds, None
-    return AFTER_HANG, f"cut to {AFTER_HANG:g}s (before scaling) after a hang: {hang}"
+    return to, f"cut to {to:g}s (before scaling) after a hang: {hang}"
 
 
 def grace(seconds: float) -> float:
