@@ -17,7 +17,7 @@ __all__ = ["AFTER_HANG", "begin_run", "end_run", "note", "first", "cut", "grace"
 AFTER_HANG = 0.25
 #: Seconds (before scaling) a whole test phase (or protocol-machine example) may take then: a
 #: test may call ``finish`` without a deadline of its own.
-PHASE_AFTER_HANG = 5.0
+PHASE_AFTER_HANG = 2.5
 _FILE = "engine-hung"
 
 _first: str | None = None

@@ -22,7 +22,12 @@ EXIT_JOIN = 2.0
 
 
 def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    """The first non-blank line; with the next one when it ends in a colon (``the child
+    failed:`` says nothing without what follows)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 def failure_reason(exc: BaseException) -> str:
