@@ -20,6 +20,7 @@ import time
 import traceback
 from typing import Any, Callable, Iterator
 
+from . import _hangs
 from ._errors import MjitError
 
 __all__ = ["DeadlineExceeded", "scale", "set_scale", "all_stacks", "wait_for", "wait_event",
@@ -193,9 +194,12 @@ os.register_at_fork(after_in_child=_STACK.reset)
 
 
 @contextlib.contextmanager
-def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) -> Iterator[None]:
+def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None, *,
+             outer: bool = False) -> Iterator[None]:
     """Raise ``DeadlineExceeded`` in the main thread if the block outlasts ``scale(seconds)``,
-    or an enclosing ``deadline`` ends first.  Blocks nest (see the module docstring).
+    or an enclosing ``deadline`` ends first.  Blocks nest (see the module docstring).  Once the
+    engine is known to hang (``_hangs``), ``seconds`` is cut short (less so when ``outer``: the
+    bound of a whole test phase or example).
 
     Main thread only.  On expiry the handler formats every thread's stack and ``extra()``,
     which must be the harness's own state: nothing that calls the engine, which could block
@@ -203,6 +207,8 @@ def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None) 
     if threading.current_thread() is not threading.main_thread():
         raise MjitError(f"deadline({what!r}) works on the main thread only "
                         "(bound a helper thread's waits with wait_for or join it with a timeout)")
+    seconds, why = _hangs.cut(seconds, _hangs.PHASE_AFTER_HANG if outer else _hangs.AFTER_HANG)
+    what = f"{what} ({why})" if why else what
     bound = _Bound(scale(seconds), what, extra)
     try:
         _STACK.push(bound)

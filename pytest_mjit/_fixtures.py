@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from . import _hangs
 from ._deadline import DeadlineExceeded, deadline, scale
 from ._engine_check import call_bounded
 from ._errors import MjitError
@@ -29,6 +31,8 @@ __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "
 #: Seconds (before scaling) teardown allows one engine's finish, and leftovers to go away.
 FINISH_TIMEOUT = 30.0
 LEAK_GRACE = 2.0
+#: Seconds (before scaling) for finish at teardown after a client call of the test hung.
+STUCK_FINISH_TIMEOUT = 5.0
 #: Seconds (before scaling) a failure report waits for one engine's stats().
 STATS_TIMEOUT = 2.0
 SESSION_KEY = pytest.StashKey[MjitSession]()
@@ -50,6 +54,8 @@ class MjitTest:
     def __init__(self) -> None:
         self.started: list[tuple[Any, Any, Options]] = []
         self.shim: CompilerShim | None = None
+        #: the first harness deadline that expired in the test (its engine may be stuck)
+        self.stuck: str | None = None
 
     def stats(self) -> str:
         """Every engine's ``stats()``, each bounded by STATS_TIMEOUT (an engine that hangs in
@@ -86,6 +92,7 @@ def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
     test = _test(request)
     threads, children = python_threads(), {c.pid for c in child_processes()}
     observer = Observer(tmp_path / "jit", lambda: test.started[0][0] if test.started else None)
+    session_of(request.config).watchdog.remove_on_crash(str(observer.tmp_dir))
     maps_before, places = observer.maps(), Places()
     marker, previous = new_marker(), os.environ.get(MARKER_ENV)
     os.environ[MARKER_ENV] = marker
@@ -104,7 +111,7 @@ def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
 
 def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker) -> list[str]:
     allowed = observer.allowed
-    end = time.monotonic() + scale(LEAK_GRACE)
+    end = time.monotonic() + scale(_hangs.grace(LEAK_GRACE))   # a hung engine's threads stay
     while True:
         new_threads = {i: n for i, n in python_threads().items() if i not in threads}
         new_children = {c for c in child_processes() if c.pid not in children}
@@ -132,6 +139,8 @@ def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker)
     files = observer.files()
     if files and not keep and "files" not in allowed:
         leaks.append(f"files in {observer.tmp_dir}: " + ", ".join(sorted(files)))
+        # named above; an engine that cannot be finished leaves them to nobody else
+        shutil.rmtree(observer.tmp_dir, ignore_errors=True)
     return leaks
 
 
@@ -233,11 +242,17 @@ class Starter:
         """Release every hold and gate, then finish every started engine (bounded)."""
         self._test.release_all()
         errors, expired = [], None
+        # An engine that already left a client call of this test hanging gets less time.
+        seconds, what = FINISH_TIMEOUT, "engine.finish() at teardown"
+        if self._test.stuck and not _hangs.first():
+            seconds = STUCK_FINISH_TIMEOUT
+            what += f" (cut to {seconds:g}s (before scaling): {self._test.stuck})"
         for _host, engine, _opts in reversed(self._test.started):
             try:
-                with deadline(FINISH_TIMEOUT, "engine.finish() at teardown"):
+                with deadline(seconds, what):
                     engine.finish()
             except DeadlineExceeded as exc:
+                _hangs.note("engine.finish()")
                 expired = expired or exc
                 self._test.release_all()
             except BaseException as exc:

@@ -77,7 +77,7 @@ def _failure(report, props: dict[str, str]) -> tuple[str, str]:
         how = props.get("mjit_crash", "exit status unknown")
         worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "?")
         # The harness watchdog ends a worker whose test outlived its deadline with SIGKILL.
-        status = "UNRESOLVED" if "SIGKILL" in how else "FAIL"
+        status = "UNRESOLVED" if how.startswith("killed by signal 9 ") else "FAIL"
         return status, f"crashed: worker {worker} died while running the test ({how})"
     return "FAIL", f"{report.when}: {props.get('mjit_reason') or _first_line(report)}"
 

@@ -15,14 +15,19 @@ from ._deadline import DeadlineExceeded, scale
 from ._text import REASON_LENGTH, clean
 
 __all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard",
-           "ExitGuard"]
+           "ExitGuard", "RunMark"]
 
 #: Seconds (before scaling) the exit guard waits for left-behind threads to end by themselves.
 EXIT_JOIN = 2.0
 
 
 def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+    """The first non-blank line; with the next one when it ends in a colon (``the child
+    failed:`` says nothing without what follows)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -108,3 +113,53 @@ class ExitGuard:
 
 
 exit_guard = ExitGuard()
+
+
+class RunMark:
+    """Marks every process the run starts (``_strays.RUN_ENV``), and at the end of the run
+    finds, after a grace, those still living, and kills them: a worker that holds an engine it
+    could not stop, a watchdog, a compiler or daemon an engine left."""
+
+    def __init__(self) -> None:
+        from ._strays import RUN_ENV, new_marker
+        self.env, self.marker = RUN_ENV, new_marker()
+        self._previous = os.environ.get(RUN_ENV)
+        os.environ[RUN_ENV] = self.marker
+
+    def leftovers(self, grace: float, spare: tuple[int | None, ...] = ()) -> list[str]:
+        """"pid command" of each process of the run still living after ``scale(grace)``
+        seconds (but those of ``spare``), each killed."""
+        from ._deadline import DeadlineExceeded, wait_for
+        from ._strays import marked_processes
+
+        def living() -> set:
+            return {c for c in marked_processes(self.marker, self.env)
+                    if c.pid not in spare and c.state not in "ZX"}
+        try:
+            wait_for(lambda: not living(), grace, "the run's processes to end", poll=0.05)
+            return []
+        except DeadlineExceeded:
+            pass
+        left = sorted(living(), key=lambda c: c.pid)
+        for child in left:
+            try:
+                os.kill(child.pid, 9)
+            except OSError:
+                pass
+        return [f"{c.pid} {clean(' '.join(c.cmdline[:4]), 120)}" for c in left]
+
+    def check(self, grace: float, spare: tuple[int | None, ...], terminal) -> list[str]:
+        """``leftovers``, said on the terminal and returned as a problem of the run."""
+        left = self.leftovers(grace, spare)
+        if not left:
+            return []
+        line = f"the run left {len(left)} process(es) behind (killed): " + "; ".join(left)
+        if terminal is not None:
+            terminal.write_line("pytest-mjit: " + line, red=True)
+        return [line]
+
+    def close(self) -> None:
+        if self._previous is None:
+            os.environ.pop(self.env, None)
+        else:
+            os.environ[self.env] = self._previous

@@ -18,9 +18,12 @@ from pathlib import Path
 
 from ._observe import Child, Mapping
 
-__all__ = ["MARKER_ENV", "new_marker", "marked_processes", "Places", "foreign_maps"]
+__all__ = ["MARKER_ENV", "RUN_ENV", "new_marker", "marked_processes", "Places", "foreign_maps"]
 
 MARKER_ENV = "PYTEST_MJIT_TEST"
+#: Every process a run starts (xdist workers, watchdogs, engines' children) inherits
+#: ``PYTEST_MJIT_RUN=<pid>:<n>`` of the run's first process, so the run can check at its end.
+RUN_ENV = "PYTEST_MJIT_RUN"
 #: Entries that tools (not engines) create in a working directory during a test.
 TOOL_ENTRIES = frozenset({".hypothesis", ".pytest_cache", "__pycache__"})
 _counter = itertools.count(1)
@@ -30,9 +33,9 @@ def new_marker() -> str:
     return f"{os.getpid()}:{next(_counter)}"
 
 
-def marked_processes(marker: str) -> set[Child]:
-    """Living processes (not this one) whose environment carries ``marker``."""
-    needle = f"{MARKER_ENV}={marker}\0".encode()
+def marked_processes(marker: str, env: str = MARKER_ENV) -> set[Child]:
+    """Living processes (not this one) whose environment carries ``env=marker``."""
+    needle = f"{env}={marker}\0".encode()
     found = set()
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():

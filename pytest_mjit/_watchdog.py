@@ -20,12 +20,35 @@ GRACE = 15.0
 
 
 # The watchdog process: stdlib only, reads "arm SECONDS WHAT", "disarm", "dir PATH",
-# "report PATH" and "bye" lines.  On expiry it kills the watched process's descendants and then
-# the process itself; when the watched process is gone without "bye" it removes the directories
-# it was told of and says in the unfinished report (written at start) what the process was doing.
+# "report PATH", "words PATH", "output" and "bye" lines.  On expiry it kills the watched
+# process's descendants and then the process itself; when the watched process is gone without
+# "bye" it writes the tail of the capture files it holds (opened on "output": the files behind
+# the watched process's stdout and stderr, when they are regular files) to the "words" file,
+# removes the directories it was told of and says in the unfinished report (written at start)
+# what the process was doing.  "PATH.pending" exists while the words may still come.
 _PROGRAM = r"""
-import json, os, select, shutil, signal, sys, tempfile, time
+import json, os, select, shutil, signal, stat, sys, tempfile, time
 watched = int(sys.argv[1])
+held, words = {}, None
+def hold_output():
+    for fd in (1, 2):
+        path = f"/proc/{watched}/fd/{fd}"
+        try:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in held:
+                continue
+            held[(st.st_dev, st.st_ino)] = os.open(path, os.O_RDONLY)
+        except OSError:
+            pass
+def last_words():
+    parts = []
+    for fd in held.values():
+        try:
+            size = os.fstat(fd).st_size
+            parts.append(os.pread(fd, 4000, max(0, size - 4000)).decode("utf-8", "replace"))
+        except OSError:
+            pass
+    return "".join(parts)
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -110,6 +133,14 @@ while True:
             dirs.append(arg)
         elif cmd == "report":
             report = arg
+        elif cmd == "words":
+            words = arg
+            try:
+                open(words + ".pending", "w").close()
+            except OSError:
+                pass
+        elif cmd == "output":
+            hold_output()
         elif cmd == "bye":
             said_bye = True
 if not said_bye:
@@ -117,11 +148,21 @@ if not said_bye:
         if not alive(watched):
             break
         time.sleep(0.05)
+    if words:
+        try:
+            replace(words, last_words())
+        except OSError:
+            pass
     for d in dirs:
         shutil.rmtree(d, ignore_errors=True)
     if report:
         doing = f" during {what}" if end is not None else " between tests"
         mark(report, (" (killed by the watchdog)" if killed else "") + doing)
+if words:
+    try:
+        os.unlink(words + ".pending")
+    except OSError:
+        pass
 """
 
 
@@ -133,6 +174,12 @@ class Watchdog:
         self._proc: subprocess.Popen | None = None
         self._told: list[str] = []     #: lines the process gets first, when it starts
         self._armed: list[tuple[float, str]] = []   #: open ``armed`` blocks: (end, what)
+        self._words = False
+
+    @property
+    def pid(self) -> int | None:
+        """The watchdog process, once started."""
+        return self._proc.pid if self._proc is not None else None
 
     def _send(self, line: str) -> None:
         if os.getpid() != self._owner:      # a forked child never speaks for its parent
@@ -163,6 +210,19 @@ class Watchdog:
     def remove_on_crash(self, directory: str) -> None:
         """Have ``directory`` removed if this process dies without ``close``."""
         self._tell(f"dir {directory}")
+
+    def leave_last_words(self, path: str) -> None:
+        """If this process dies without ``close``, write to ``path`` the end of what its
+        tests printed (see ``hold_output``); ``path + ".pending"`` exists until then."""
+        self._words = True
+        self._tell(f"words {path}")
+
+    def hold_output(self) -> None:
+        """Keep the files now behind stdout and stderr (pytest's capture files during a
+        test) open in the watchdog, so that they can be read after this process died.
+        Only when the words have somewhere to go (``leave_last_words``)."""
+        if self._words:
+            self._send("output")
 
     def mark_report_on_crash(self, path: str) -> None:
         """If this process dies without ``close``, say in the unfinished report at ``path``

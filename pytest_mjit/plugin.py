@@ -6,22 +6,24 @@ import contextlib
 
 import os
 import time
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from . import __version__, _clauses, _config, _fixtures, _suite, _watchdog
+from . import (__version__, _clauses, _config, _fixtures, _hangs, _lost_workers, _suite,
+               _watchdog)
 from .contract import CAPABILITIES
 from ._deadline import deadline, scale, set_scale
 from ._errors import MjitError
 from ._fixtures import (SESSION_KEY, TEST_KEY, _mjit_guard, _mjit_pair, mjit_cc,  # noqa: F401
                         mjit_engine, mjit_host, mjit_observe, mjit_options, mjit_start,
                         mjit_tmpdir, session_of)
-from ._report import (DEADLINE_REASON, Results, area_lines, build_report, write_reports,
+from ._report import (DEADLINE_REASON, Results, area_lines, write_reports,
                       write_unfinished)
 from ._results import exit_description
-from ._run_end import (deadline_in, exit_guard as _exit_guard, failure_reason, interruption,
-                       worker_exit_status)
+from ._run_report import make_report, meta_of
+from ._run_end import (RunMark, deadline_in, exit_guard as _exit_guard, failure_reason,
+                       interruption, worker_exit_status)
 from ._session import MjitSession, remove_stale_session_dirs
 
 #: The protocol machines register --mjit-replay and their fixture from their own module.
@@ -34,6 +36,8 @@ MARKERS = (
     "mjit_requires(capability): skip as UNSUPPORTED unless the engine claims the capability",
     "mjit_options(**overrides): Options overrides for this test's engines",
 )
+#: Seconds (before scaling) the run's processes get to end after the last test.
+RUN_END_GRACE = 2.0
 _HARNESS_FIXTURES = {"mjit_start", "mjit_host", "mjit_engine", "mjit_cc", "mjit_options"}
 
 
@@ -75,9 +79,19 @@ def pytest_configure(config: pytest.Config) -> None:
     mjit = config.stash[SESSION_KEY] = MjitSession(settings)
     config.stash[RESULTS_KEY] = Results()
     config.stash[REPORT_KEY] = {"start": time.time()}
+    shared: str | Path | None
+    if worker_seed is None:   # under xdist the workers share the controller's session dir
+        shared = mjit.dir if config.getoption("numprocesses", None) else None
+    else:
+        shared = _lost_workers.configure_worker(config, mjit.watchdog)
+    _hangs.begin_run(shared)
+    config.add_cleanup(_hangs.end_run)
     if worker_seed is None:
         _start_run(config, mjit)
-    config.pluginmanager.register(_Run(config), "mjit-run")
+    mark = RunMark() if worker_seed is None else None
+    if mark is not None:
+        config.add_cleanup(mark.close)
+    config.pluginmanager.register(_Run(config, mark), "mjit-run")
     _exit_guard.install()
 
 
@@ -114,7 +128,8 @@ def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
             mjit.close()
             raise pytest.UsageError(error)
     if mjit.settings.report is not None:
-        write_unfinished(mjit.settings.report, _meta(config, mjit))
+        write_unfinished(mjit.settings.report, meta_of(config, mjit, config.stash[RESULTS_KEY],
+                                                      config.stash[REPORT_KEY]["start"]))
         mjit.watchdog.mark_report_on_crash(str(mjit.settings.report.resolve()))
 
 
@@ -139,6 +154,7 @@ def _configure_hypothesis(config: pytest.Config, settings: _config.Settings) -> 
 def pytest_configure_node(node) -> None:
     """xdist controller: every worker runs with the controller's seed."""
     node.workerinput["mjit_seed"] = session_of(node.config).settings.seed
+    _lost_workers.configure_node(node, session_of(node.config).dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -231,6 +247,8 @@ def _uses_harness(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _uses_harness(item) and SESSION_KEY in item.config.stash:
+        session_of(item.config).watchdog.hold_output()     # inside pytest's capture
     needed = _required(item)
     if not needed or SESSION_KEY not in item.config.stash:
         return
@@ -257,7 +275,7 @@ def _bounded_phase(item: pytest.Item, phase: str):
         engines = len(getattr(item.stash.get(TEST_KEY, None), "started", ()))
         timeout += _fixtures.FINISH_TIMEOUT * max(1, engines)
     what = f"test {phase} of {item.nodeid}"
-    inner = deadline(timeout, what) if phase != "teardown" else contextlib.nullcontext()
+    inner = deadline(timeout, what, outer=True) if phase != "teardown" else contextlib.nullcontext()
     with mjit.watchdog.armed(scale(timeout + _watchdog.GRACE), what), inner:
         yield
 
@@ -284,6 +302,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
          + str(expired).splitlines()[0]))
     test = item.stash.get(TEST_KEY, None)
     if test is not None:
+        test.stuck = test.stuck or str(expired).splitlines()[0]
         test.release_all()
         report.sections.append(("mjit engine state", test.stats()))   # bounded per engine
 
@@ -291,8 +310,9 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 class _Run:
     """Hooks bound to one configured run: gathers results, writes the report."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, mark: RunMark | None) -> None:
         self.config = config
+        self.mark = mark
         #: xdist controller: exit status of each worker that died (gateway id -> status),
         #: until a crash report ties it to the test it was running
         self.worker_status: dict[str, int | None] = {}
@@ -321,7 +341,9 @@ class _Run:
         """xdist controller: a worker died running ``crashitem``; say how it died."""
         worker = getattr(report.node.gateway, "id", None)
         status = self.worker_status.pop(worker, None) if worker is not None else None
-        report.user_properties.append(("mjit_crash", exit_description(status)))
+        how = _lost_workers.death(session_of(self.config).dir, worker, status)
+        report.user_properties.append(("mjit_crash", how))
+        _lost_workers.spare_restart(self.config)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
@@ -335,6 +357,7 @@ class _Run:
         if error is not None:
             self.worker_status[node.gateway.id] = worker_exit_status(node)
 
+    @pytest.hookimpl(trylast=True)     # after xdist has shut its workers down
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.config
         mjit = session_of(config)
@@ -349,42 +372,15 @@ class _Run:
             # a worker that died between tests has no test to fail: the run does
             deaths = [f"worker {w} died between tests ({exit_description(s)})"
                       for w, s in sorted(self.worker_status.items())]
-            report = _make_report(config, mjit, results,
+            if self.mark is not None:
+                deaths += self.mark.check(RUN_END_GRACE, (mjit.watchdog.pid,),
+                                          config.pluginmanager.get_plugin("terminalreporter"))
+            report = make_report(config, mjit, results, config.stash[REPORT_KEY]["start"],
                                   self.interrupt or interruption(session), deaths)
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)
         mjit.close()
-
-
-def _make_report(config: pytest.Config, mjit: MjitSession, results: Results,
-                 interrupted: str | None, problems: list[str]) -> dict:
-    meta = _meta(config, mjit)
-    caps = mjit.engine_info.get("capabilities") if mjit.engine_info else None
-    return build_report(results, meta, mjit.settings.expect, caps, mjit.settings.clauses,
-                        interrupted, problems)
-
-
-def _meta(config: pytest.Config, mjit: MjitSession) -> dict:
-    """What the report says about the run, apart from its results."""
-    s = mjit.settings
-    info = mjit.engine_info or {}
-    start = config.stash[REPORT_KEY]["start"]
-    results = config.stash[RESULTS_KEY]
-    meta: dict[str, Any] = dict(
-        engine=dict(spec=s.engine_spec, name=info.get("name", s.engine_spec),
-                    version=info.get("version", "?"), capabilities=info.get("capabilities", [])),
-        suite=dict(version=__version__, sha256=_suite.suite_hash(),
-                   recorded_sha256=_suite.recorded_hash()),
-        compilers=[dict(path=s.cc, family=s.cc_family, version=s.cc_version)],
-        seed=s.seed, preset=s.preset.name,
-        expect_file=str(s.expect_path) if s.expect_path else None,
-        timings=dict(start=start, duration=round(time.time() - start, 3),
-                     tests_duration=round(sum(t.duration for t in results.tests.values()), 3)),
-    )
-    meta["suite"]["unmodified"] = (meta["suite"]["sha256"] is not None
-                                   and meta["suite"]["sha256"] == meta["suite"]["recorded_sha256"])
-    return meta
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -57,9 +57,11 @@ def engine_source(body: str) -> str:
     return WRAPPER.replace("{body}", body)
 
 
-def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None,
+                 limit: float = RUN_LIMIT) -> tuple[int, str]:
     """``python -m pytest ARGS`` in ``path`` with TMPDIR=path/tmp, in a new process group that
-    is killed afterwards; (return code, output)."""
+    is killed afterwards, and after ``limit`` seconds if still running; (return code,
+    output)."""
     tmp = path / "tmp"
     tmp.mkdir(exist_ok=True)
     full_env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=os.pathsep.join([str(path), str(ROOT)]),
@@ -72,11 +74,11 @@ def run_isolated(path: Path, *args: str, env: dict[str, str] | None = None) -> t
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
-        out, _ = proc.communicate(timeout=RUN_LIMIT)
+        out, _ = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-        raise AssertionError(f"the hostile run hung for {RUN_LIMIT:.0f}s:\n{out}") from None
+        raise AssertionError(f"the hostile run hung for {limit:.0f}s:\n{out}") from None
     try:
         wait_for(lambda: not group_members(proc.pid), LEFTOVER_WAIT, "the run's processes to end")
     except DeadlineExceeded:
@@ -112,3 +114,63 @@ def read_report(path: Path) -> dict:
 
 def statuses(report: dict) -> dict[str, str]:
     return {cid: c["status"] for cid, c in report["clauses"].items()}
+
+
+#: Engines that break the way a user's engine may: each stops or kills the process its own way.
+#: ``finish`` never returns.
+FINISH_HANGS = engine_source('''
+    def finish(self, close_handle=True):
+        threading.Event().wait()
+''')
+
+#: The worker never reads the stop flag: pause and finish wait for it for ever.
+WORKER_NEVER_STOPS = engine_source('''
+    def init(self):
+        from mjit_ref import _lifecycle, _worker
+        from mjit_ref._pch import PchStatus, make_pch
+        from mjit_ref._queue import get_from_list
+
+        def stubborn(engine):
+            if engine.state.pch_status is PchStatus.NOT_READY:
+                make_pch(engine)
+            while True:
+                with engine.state.lock:
+                    while engine.state.unit_queue.length == 0:
+                        engine.state.worker_wakeup.wait()
+                    unit = get_from_list(engine, engine.state.unit_queue)
+                if unit is not None:
+                    _worker._process(engine, unit)
+
+        _lifecycle.worker_main = stubborn
+        self._engine.init()
+''')
+
+#: The worker ends the process when it takes a unit, after a word on stderr.
+WORKER_EXITS = engine_source('''
+    def init(self):
+        from mjit_ref import _worker
+
+        def exit_now(engine, unit):
+            print(f"hostile worker: giving up on u{unit.id}", file=sys.stderr, flush=True)
+            os._exit(7)
+
+        _worker.convert_unit_to_func = exit_now
+        self._engine.init()
+''').replace("import ctypes, os,", "import ctypes, os, sys,")
+
+#: Published code writes to address 0 when called (the host's code is compiled under
+#: another name).
+CODE_SEGFAULTS = engine_source('''
+    def init(self):
+        from mjit_ref import _convert
+        generate = _convert._generate
+
+        def crashing(engine, unit, out, funcname):
+            ok, where = generate(engine, unit, out, funcname + "_host")
+            out.write("int64_t %s(int64_t *args) { *(volatile int64_t *)0 = args[0]; "
+                      "return 0; }\\n" % funcname)
+            return ok, where
+
+        _convert._generate = crashing
+        self._engine.init()
+''')

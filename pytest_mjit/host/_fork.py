@@ -14,7 +14,8 @@ import traceback
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import sync
-from .._deadline import scale
+from .. import _hangs
+from .._deadline import DeadlineExceeded, deadline, scale
 from .._sched import Scheduler
 from .._schedules import RandomWalk
 from ._events import EventLog
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from ._vm import Host
 
 __all__ = ["ForkResult", "run_fork"]
+
+#: Seconds (before scaling) the child's engine.finish() may take; cut short once the engine is
+#: known to hang (``_hangs``).
+CHILD_FINISH = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +138,11 @@ def _child_body(host: "Host", child_fn: Callable[["Host"], Any], write_fd: int) 
         errors.append(traceback.format_exc())
     try:
         if engine is not None and engine.enabled:
-            engine.finish()
+            with deadline(CHILD_FINISH, "engine.finish() in the fork child"):
+                engine.finish()
+    except DeadlineExceeded as exc:
+        _hangs.note("engine.finish() in a fork child")
+        errors.append(str(exc).splitlines()[0])
     except BaseException:
         errors.append(traceback.format_exc())
     error = "\n".join(errors) or None

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .._config import find_compiler
-from .._deadline import deadline, scale
+from .. import _hangs
+from .._deadline import DeadlineExceeded, deadline, scale
 from .._errors import MjitError
 from .._observe import child_processes, mapped_libraries, python_threads
 from .._options import Options
@@ -113,6 +114,8 @@ class Rig:
         self.children_before = {c.pid for c in child_processes()}
         self.maps_before = mapped_libraries()
         self.dir = Path(tempfile.mkdtemp(prefix="machine-", dir=config.work_dir))
+        if config.watchdog is not None:        # an engine that kills the process leaves none
+            config.watchdog.remove_on_crash(str(self.dir))
         self.tmp_dir = self.dir / "jit"
         self.tmp_dir.mkdir(mode=0o700)
         self.shim = CompilerShim(config.shim_binary, self.dir / "cc", config.cc,
@@ -126,7 +129,7 @@ class Rig:
         self.finished = False
         self.started_at = time.monotonic()
         self._limit = contextlib.ExitStack()
-        self._limit.enter_context(deadline(config.preset.test_timeout, _EXAMPLE))
+        self._limit.enter_context(deadline(config.preset.test_timeout, _EXAMPLE, outer=True))
 
     def start(self) -> None:
         """Create the engine, attach it and ``init`` it."""
@@ -147,13 +150,17 @@ class Rig:
         if self.finished or self.engine is None:
             return
         self.finished = True
-        with deadline(FINISH_SECONDS, "engine.finish()"):
-            self.engine.finish()
+        try:
+            with deadline(FINISH_SECONDS, "engine.finish()"):
+                self.engine.finish()
+        except DeadlineExceeded:
+            _hangs.note("engine.finish()")
+            raise
 
     def leftovers(self) -> list[str]:
         """What is left after ``finish``: threads, compiler processes, files in the tmp dir and
         libraries from it still mapped (waits up to ``LEFTOVER_GRACE`` for the first two)."""
-        end = time.monotonic() + scale(LEFTOVER_GRACE)
+        end = time.monotonic() + scale(_hangs.grace(LEFTOVER_GRACE))
         while True:
             threads = self.engine_threads()
             children = {c for c in child_processes() if c.pid not in self.children_before}
