@@ -6,6 +6,6 @@ Breaks GC-2 (a GC starts while code generation runs after a copy job ended)."""
 from . import mutate
 
 create_engine = mutate(__name__, "_copyjob.py",
-                       old="            engine.in_jit = True\n"
+                       old="            engine.state.in_jit = True\n"
                            "            if job.iseq is None:\n",
                        new="            if job.iseq is None:\n")
