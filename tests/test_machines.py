@@ -38,7 +38,7 @@ def _config(request, factory=None) -> RigConfig:
     return config.replace(factory=factory, preset="default")
 
 
-def test_reference_runs_clean(request, tmp_path):
+def test_reference_runs_clean(request):
     import mjit_ref
     config = _config(request, mjit_ref.create_engine)
     run = run_machine(config, seed=SEED)
@@ -57,7 +57,7 @@ DEFAULT_SEARCHES = {"sm_in_jit_release_wakes_wrong_condition"}
 @pytest.mark.parametrize("mutant", [m if m in DEFAULT_SEARCHES else
                                     pytest.param(m, marks=pytest.mark.slow)
                                     for m in sorted(MUTANTS)])
-def test_mutant_is_found_and_shrunk(request, tmp_path, mutant):
+def test_mutant_is_found_and_shrunk(request, mutant):
     factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
     run = run_machine(_config(request, factory), seed=SEED)
     report = run.describe()
@@ -76,7 +76,7 @@ def _first_line(run) -> str:
     return re.sub(r"/\S*/machine-\w+", "<example dir>", str(run.error).splitlines()[0])
 
 
-def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
+def test_replay_reproduces_the_shrunk_failure(request):
     factory = importlib.import_module("tests.mutants.sm_copy_off_main").create_engine
     config = _config(request, factory)
     first = run_machine(config, seed=SEED)
@@ -88,7 +88,7 @@ def test_replay_reproduces_the_shrunk_failure(request, tmp_path):
     assert _first_line(again) == _first_line(first)
 
 
-def test_an_engine_on_raw_threading_still_runs(request, tmp_path):
+def test_an_engine_on_raw_threading_still_runs(request):
     """mjit_ref with ``import threading`` instead of pytest_mjit.sync: its threads are
     outside the controlled run, so it runs unheld and its moves count as uncontrolled."""
     from tests.mutants import mutate
@@ -139,7 +139,7 @@ def _stopped_in_a_window(config: RigConfig, k: int, unroot: bool) -> list[str]:
 
 
 @pytest.mark.parametrize("mutant", sorted(WINDOW_MUTANTS))
-def test_a_window_bug_is_caught_where_the_schedule_stops(request, tmp_path, mutant):
+def test_a_window_bug_is_caught_where_the_schedule_stops(request, mutant):
     """The controlled schedule can stop the worker between two critical sections and the
     host's checks catch what a GC there breaks; the reference survives the same schedule."""
     k, unroot = WINDOW_MUTANTS[mutant]

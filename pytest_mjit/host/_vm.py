@@ -326,14 +326,15 @@ class Host:
 
     def iseqs_on_stack(self) -> list[ISeq]:
         """ISeqs with a frame on the stack, or held by ``host.frame``.  Main thread only."""
-        running, held = self.frames_on_stack()
+        self._on_main("iseqs_on_stack")
+        running, held = self._stacks.frames()
         return list(dict.fromkeys(running + held))
 
     def frames_on_stack(self) -> tuple[list[ISeq], list[ISeq]]:
         """The ISeqs of the running frames (outermost first) and those held by ``host.frame``
         (suspended continuations), apart, as CRuby keeps threads' and continuations' stacks.
         Main thread only."""
-        self._on_main("iseqs_on_stack")
+        self._on_main("frames_on_stack")
         return self._stacks.frames()
 
     @property
