@@ -54,7 +54,7 @@ def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
     tc = _toolchain(cc)
     pch = f"{tmp}/_ruby_mjit_hp{os.getpid()}u0.h.gch"
     try:
-        return time_units(host, engine, units, tmp, lambda: engine.stats()["compacted"],
+        return time_units(host, engine, units, lambda: engine.stats()["compacted"],
                           lambda uid: raw_floor(tc, pch, uid, tmp))
     finally:
         engine.finish()

@@ -59,7 +59,7 @@ def _program(host: Host, i: int):
     return host.define(f"bench{i}", code, argc=1, nlocals=2)
 
 
-def time_units(host, engine, units: int, tmp: str, compacted, floor) -> dict:
+def time_units(host, engine, units: int, compacted, floor) -> dict:
     """Median per-unit latency (enqueue to published jit_func) of ``units`` methods on an
     initialised ``engine``, and median ``floor(unit_id)``; ``compacted()`` counts the
     engine's compactions (each publish is followed by one, let it end first)."""
@@ -84,7 +84,7 @@ def bench_latency(cc: str, units: int, tmp: str) -> dict:
     host.attach(engine)
     engine.init()
     try:
-        return time_units(host, engine, units, tmp, lambda: engine.stats()["compact_units"],
+        return time_units(host, engine, units, lambda: engine.stats()["compact_units"],
                           lambda uid: raw_floor(engine.toolchain, engine.pch_file, uid, tmp))
     finally:
         engine.finish()

@@ -6,39 +6,28 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import re
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from pytest_mjit import JitState, is_compiled
 from pytest_mjit.host import Insn, library_at, mapped_regions
-from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, Helper, call_to_enqueue, define_affine,
-                                 scale, wait_for)
-# the tests import these from here too
-from pytest_mjit.testing import compile_methods, compiled, gc_open, settle  # noqa: F401
-from pytest_mjit.testing import deadline as bounded  # noqa: F401
+from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, DeadlineExceeded, Helper,
+                                 call_to_enqueue, define_affine, python_threads, wait_for)
 
 _JIT_FUNC_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
 
 
-def library_of(address: int) -> str | None:
-    """Path of the file whose executable mapping holds ``address`` (without " (deleted)"),
-    or None when no executable mapping holds it."""
-    return library_at(address)
-
-
 def libraries_of(iseqs) -> list[str | None]:
-    """``library_of`` of each ISeq's compiled code (None for an ISeq without code)."""
+    """``library_at`` of each ISeq's compiled code (None for an ISeq without code)."""
     funcs = [iseq.body.jit_func for iseq in iseqs]
-    return [library_of(f.address) if is_compiled(f) else None for f in funcs]
+    return [library_at(f.address) if is_compiled(f) else None for f in funcs]
 
 
 def call_jit_func(func, *args: int) -> int:
     """Call compiled code directly, after checking that its address is still mapped
     executable (so an unloaded function fails the test instead of crashing it)."""
-    if library_of(func.address) is None:
+    if library_at(func.address) is None:
         pytest.fail(f"code of unit {func.unit_id} at 0x{func.address:x} is no longer mapped")
     argv = (ctypes.c_int64 * max(1, len(args)))(*args)
     return int(_JIT_FUNC_TYPE(func.address)(argv))
@@ -148,8 +137,7 @@ def new_threads(before: dict, *helpers: Helper) -> dict:
     given helpers excluded: the engine's threads when ``before`` was taken just before the
     engine started."""
     skip = {h.thread.ident for h in helpers}
-    return {t.ident: t.name for t in threading.enumerate()
-            if t.ident is not None and t.ident not in before and t.ident not in skip}
+    return {i: n for i, n in python_threads().items() if i not in before and i not in skip}
 
 
 #: Seconds (before scaling) a stopped engine thread may take to leave its start routine.
@@ -159,22 +147,14 @@ EXIT_WAIT = 3.0
 def threads_left(before: dict, *helpers: Helper, expect: int = 0,
                  timeout: float = EXIT_WAIT) -> dict:
     """``new_threads(before, *helpers)`` once at most ``expect`` of them are alive, or as they
-    are when ``timeout`` expires, joining them meanwhile.  A worker told to stop may still be
+    are when ``timeout`` expires.  A worker told to stop may still be
     leaving its start routine when the client call returns (CRuby's worker sets
     ``worker_stopped`` as its last store, STOP-1); it must then end on its own, without the
     main thread doing anything."""
-    end = time.monotonic() + scale(timeout)
-    while True:
-        alive = new_threads(before, *helpers)
-        left = end - time.monotonic()
-        if len(alive) <= expect or left <= 0:
-            return alive
-        for thread in threading.enumerate():
-            if thread.ident in alive:
-                try:
-                    thread.join(min(0.05, left))
-                except AssertionError:  # a thread not started by threading cannot be joined
-                    pass
+    with contextlib.suppress(DeadlineExceeded):   # the caller asserts on what is left
+        wait_for(lambda: len(new_threads(before, *helpers)) <= expect, timeout,
+                 "engine threads to end")
+    return new_threads(before, *helpers)
 
 
 def release_after(host, kind: str, since: int, opener, timeout: float = STEP_WAIT) -> Helper:

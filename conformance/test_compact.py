@@ -10,11 +10,12 @@ import os
 import pytest
 
 from pytest_mjit import JitState, is_compiled
+from pytest_mjit.host import library_at
+from pytest_mjit.testing import COMPILE_WAIT, call_to_enqueue, compiled, deadline, define_affine
 
-from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_jit_func, call_to_enqueue,
-                       compaction_links, compiled, define_affine, invocations_of, libraries_of,
-                       library_of, object_inputs, pass_to_next_unit, runs_compiled, source_of,
-                       unit_file_names, wait_compacted)
+from ._support import (STOP_WAIT, call_jit_func, compaction_links, invocations_of, libraries_of,
+                       object_inputs, pass_to_next_unit, runs_compiled, source_of, unit_file_names,
+                       wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("compaction")
 
@@ -158,7 +159,7 @@ def compiled_code_problems(host, iseqs) -> list[str]:
         func = iseq.body.jit_func
         if not is_compiled(func):
             continue
-        if library_of(func.address) is None:
+        if library_at(func.address) is None:
             problems.append(f"{iseq.name}: code of unit {func.unit_id} is no longer mapped")
         elif not all(runs_compiled(host, iseq, x) for x in ARGS):
             problems.append(f"{iseq.name}: compiled code did not return the interpreter's result")
@@ -202,7 +203,7 @@ def test_finish_without_close_handle_keeps_compacted_code_mapped(mjit_cc, mjit_s
     library = wait_compacted(mjit_cc, iseqs, "the three methods to be compacted")
     funcs = [iseq.body.jit_func for iseq in iseqs]
     mapped = mjit_observe.maps(mjit_observe.tmp_dir)
-    with bounded(STOP_WAIT, "finish(close_handle=False)"):
+    with deadline(STOP_WAIT, "finish(close_handle=False)"):
         engine.finish(close_handle=False)
     gone = sorted(m.path for m in mapped - mjit_observe.maps(mjit_observe.tmp_dir))
     assert not gone, f"finish(close_handle=False) unmapped {gone} (compacted: {library})"
@@ -216,7 +217,7 @@ def test_save_temps_keeps_the_compacted_library(mjit_cc, mjit_start, mjit_observ
     .so, the header and the compacted library."""
     host, engine, iseqs = queue_then_compile(mjit_cc, mjit_start, ["a", "b"], save_temps=True)
     library = wait_compacted(mjit_cc, iseqs, "the two methods to be compacted")
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
     made = {i.output for i in mjit_cc.invocations() if i.ok}
     made |= {source_of(i) for i in invocations_of(mjit_cc, "compile")}

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from pytest_mjit import JitState
-from pytest_mjit.testing import wait_for
-from pytest_mjit.host import Insn
+from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compiled, define_affine,
+                                 settle, wait_for)
+from pytest_mjit.host import Insn, library_at
 
-from ._support import (COMPILE_WAIT, STEP_WAIT, any_unit_files, call_to_enqueue, compiled,
-                       define_affine, held_invocation, invocations_of, library_of,
-                       release_after, settle, source_of, unit_file_names, unit_path)
+from ._support import (any_unit_files, held_invocation, invocations_of, release_after, source_of,
+                       unit_file_names, unit_path)
 
 SENTINEL = "not the engine's\n"
 #: How many unit ids after the last known one a test plants files for.
@@ -112,7 +112,7 @@ def test_unit_files_are_named_by_pid_and_unit_id(mjit_cc, mjit_host, mjit_engine
     assert source_of(compile_run) == c_file and compile_run.output == o_file
     [link_run] = invocations_of(mjit_cc, "link")
     assert link_run.output == so_file and o_file in link_run.argv
-    assert library_of(m.body.jit_func.address) == so_file
+    assert library_at(m.body.jit_func.address) == so_file
 
 
 @pytest.mark.mjit_clause("COMPILE-3")

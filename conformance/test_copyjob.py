@@ -6,11 +6,11 @@ import threading
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import (STEP_WAIT, call_to_enqueue, compiled, deadline, define_affine,
+                                 gc_open, wait_for)
 
-from ._support import (STEP_WAIT, bounded, call_to_enqueue, compiled, define_affine,
-                       define_caller, define_const_reader, gc_open,
-                       release_on_event, runs_compiled, settle_without_jobs)
+from ._support import (define_caller, define_const_reader, release_on_event, runs_compiled,
+                       settle_without_jobs)
 
 pytestmark = pytest.mark.mjit_requires("copy_job")
 
@@ -61,7 +61,7 @@ def test_gc_runs_while_worker_waits_for_copy_job(mjit_host, mjit_engine):
     call_to_enqueue(host, caller, host.options.min_calls)
     _wait_for_job(host)
     assert not _copies_of(host, caller)
-    with bounded(STEP_WAIT, "a GC while the worker waits for the copy job"):
+    with deadline(STEP_WAIT, "a GC while the worker waits for the copy job"):
         host.gc()
     compiled(host, engine, caller)
     assert runs_compiled(host, caller, 2)
@@ -129,7 +129,7 @@ def test_pause_and_finish_end_a_copy_job_wait(mjit_host, mjit_engine):
     caller = define_caller(host, callee)
     call_to_enqueue(host, caller, host.options.min_calls)
     _wait_for_job(host)
-    with bounded(STEP_WAIT, "pause while the worker waits for the copy job"):
+    with deadline(STEP_WAIT, "pause while the worker waits for the copy job"):
         assert engine.pause(wait=False) is True
     assert engine.resume() is True
     jobs = len(host.events_of("postponed:register"))
@@ -137,7 +137,7 @@ def test_pause_and_finish_end_a_copy_job_wait(mjit_host, mjit_engine):
     call_to_enqueue(host, other, host.options.min_calls)
     wait_for(lambda: len(host.events_of("postponed:register")) > jobs, STEP_WAIT,
              "the second copy job")
-    with bounded(STEP_WAIT, "finish while the worker waits for the copy job"):
+    with deadline(STEP_WAIT, "finish while the worker waits for the copy job"):
         engine.finish()
     assert not engine.call_p
     assert not host.violations
@@ -157,7 +157,7 @@ def test_job_run_after_worker_gave_up_does_nothing(mjit_host, mjit_engine):
     # worker gives up and first runs after resume.
     host.defer_postponed_jobs = True
     helper = release_on_event(host, "check_ints", gate)
-    with bounded(STEP_WAIT, "pause while the worker registers a copy job"):
+    with deadline(STEP_WAIT, "pause while the worker registers a copy job"):
         assert engine.pause(wait=False) is True
     helper.join()
     assert host.pending_postponed_jobs == 1, "the worker registered no copy job"
@@ -175,7 +175,7 @@ def test_wait_mode_copies_inline_without_postponed_job(mjit_start):
     without registering a postponed job."""
     host, engine = mjit_start(wait=True)
     caller = define_caller(host, define_affine(host, "callee", 8))
-    with bounded(STEP_WAIT, "the call that waits for compilation"):
+    with deadline(STEP_WAIT, "the call that waits for compilation"):
         call_to_enqueue(host, caller, host.options.min_calls)
     assert is_compiled(caller.body.jit_func)
     assert not host.events_of("postponed:register"), "wait mode registered a postponed job"

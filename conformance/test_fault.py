@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import (STEP_WAIT, call_to_enqueue, compiled, deadline, define_affine,
+                                 Helper, settle, wait_for)
 
-from ._support import (STEP_WAIT, STOP_WAIT, Helper, any_unit_files, bounded, call_to_enqueue,
-                       compiled, define_affine, runs_compiled, settle)
+from ._support import STOP_WAIT, any_unit_files, runs_compiled
 
 
 @pytest.mark.mjit_clause("FAULT-1")
@@ -46,7 +46,7 @@ def test_stopping_during_a_compile_waits_for_it_without_the_lock(stop, mjit_star
             hold.release()
 
     runner = Helper(helper, name="gc-during-stop")
-    with bounded(STOP_WAIT, f"{stop} during a compile"):
+    with deadline(STOP_WAIT, f"{stop} during a compile"):
         if stop == "pause":
             assert engine.pause(wait=False) is True
         else:
@@ -116,7 +116,7 @@ def test_unwritable_tmp_dir_disables_the_engine_or_fails_units(mjit_start, mjit_
              "the engine to give up or to fail the unit",
              extra=lambda: f"enabled={engine.enabled} jit_func={m.body.jit_func!r}")
     assert_host_unharmed(host, m)
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
     blocker.unlink()
 
@@ -136,6 +136,6 @@ def test_missing_compiler_fails_the_header_and_the_engine_survives(mjit_start, m
         assert settle(host, engine, m) == JitState.NOT_COMPILED
     assert m.body.jit_func != JitState.NOT_ADDED or not engine.enabled
     assert_host_unharmed(host, m)
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
     assert not mjit_observe.files(), f"files left: {sorted(mjit_observe.files())}"

@@ -4,10 +4,10 @@ asked), and that it can be repeated."""
 import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled
-from pytest_mjit.testing import child_processes, python_threads
+from pytest_mjit.testing import (call_to_enqueue, child_processes, compile_methods, compiled,
+                                 deadline, define_affine, python_threads, settle)
 
-from ._support import (STOP_WAIT, bounded, call_jit_func, call_to_enqueue, compile_methods,
-                       compiled, define_affine, release_after, settle, threads_left)
+from ._support import STOP_WAIT, call_jit_func, release_after, threads_left
 
 
 
@@ -23,7 +23,7 @@ def test_finish_leaves_no_thread_and_no_compiler(mjit_start, mjit_cc):
     hold.wait_reached()
 
     helper = release_after(host, "check_ints", len(host.events), hold)
-    with bounded(STOP_WAIT, "finish during a compile"):
+    with deadline(STOP_WAIT, "finish during a compile"):
         engine.finish()
     compilers = mjit_cc.running()
     processes = sorted(c.pid for c in child_processes() if c.pid not in children)
@@ -53,7 +53,7 @@ def test_finish_removes_every_file(mjit_start, mjit_cc, mjit_observe):
     mjit_cc.clear_rules()
     assert all(is_compiled(m.body.jit_func) for m in good)
     assert mjit_observe.files(), "no file in the tmp dir while two methods are compiled"
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
     assert not mjit_observe.files(), f"finish left files: {sorted(mjit_observe.files())}"
 
@@ -69,7 +69,7 @@ def test_finish_frees_the_units_a_recompile_replaced(mjit_start, mjit_observe):
     old = a.body.jit_func
     engine.recompile(a)
     assert compiled(host, engine, a).unit_id != old.unit_id
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish(close_handle=True)
     assert not mjit_observe.files(), f"finish left files: {sorted(mjit_observe.files())}"
     left = mjit_observe.maps(mjit_observe.tmp_dir)
@@ -82,7 +82,7 @@ def test_finish_unmaps_the_loaded_code(mjit_start, mjit_observe):
     host, engine = mjit_start()
     compile_methods(host, engine, 1, 2)
     assert mjit_observe.maps(mjit_observe.tmp_dir), "compiled code is not mapped from tmp"
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish(close_handle=True)
     left = mjit_observe.maps(mjit_observe.tmp_dir)
     assert not left, f"finish(close_handle=True) left libraries mapped: {sorted(map(str, left))}"
@@ -97,7 +97,7 @@ def test_finish_without_close_handle_keeps_the_code_mapped(mjit_start, mjit_obse
     m, = compile_methods(host, engine, 4)
     func = m.body.jit_func
     mapped = mjit_observe.maps(mjit_observe.tmp_dir)
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish(close_handle=False)
     assert mjit_observe.maps(mjit_observe.tmp_dir) == mapped
     assert call_jit_func(func, 10) == host.interpret(m, 10)
@@ -111,7 +111,7 @@ def test_finish_is_idempotent_and_later_calls_do_nothing(mjit_start, mjit_cc):
     before = python_threads()
     host, engine = mjit_start()
     m, = compile_methods(host, engine, 5)
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
         engine.finish()
         engine.finish(close_handle=False)
@@ -121,7 +121,7 @@ def test_finish_is_idempotent_and_later_calls_do_nothing(mjit_start, mjit_cc):
 
     late = define_affine(host, "late", 6)
     gone = define_affine(host, "gone", 7, root=False)
-    with bounded(STOP_WAIT, "client calls after finish"):
+    with deadline(STOP_WAIT, "client calls after finish"):
         engine.add_iseq_to_process(late)
         assert late.body.jit_func == JitState.NOT_ADDED
         for x in range(3 * host.options.min_calls):
@@ -148,7 +148,7 @@ def test_call_p_is_false_after_finish(mjit_start):
     host, engine = mjit_start()
     m, = compile_methods(host, engine, 8)
     assert engine.call_p
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
     assert engine.call_p is False
     before = len(host.events_of("jit_call"))

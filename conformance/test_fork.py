@@ -7,11 +7,12 @@ import os
 import pytest
 
 from pytest_mjit import is_compiled
-from pytest_mjit.testing import python_threads, wait_for
+from pytest_mjit.host import library_at
+from pytest_mjit.testing import (STEP_WAIT, call_to_enqueue, compile_methods, compiled,
+                                 define_affine, python_threads, wait_for)
 
-from ._support import (STEP_WAIT, STOP_WAIT, call_to_enqueue, compaction_links, compile_methods,
-                       compiled, define_affine, library_of, release_after, threads_left,
-                       runs_compiled, wait_compacted)
+from ._support import (STOP_WAIT, compaction_links, release_after, threads_left, runs_compiled,
+                       wait_compacted)
 
 pytestmark = pytest.mark.mjit_requires("fork")
 
@@ -205,7 +206,7 @@ def test_compacted_code_runs_in_the_child(mjit_start, mjit_cc):
 
     def child(h):
         return [(m.name, is_compiled(m.body.jit_func)
-                 and library_of(m.body.jit_func.address) is not None
+                 and library_at(m.body.jit_func.address) is not None
                  and runs_compiled(h, m, 9)) for m in methods]
 
     result = fork(host, child).result

@@ -5,11 +5,10 @@ still needs."""
 import pytest
 
 from pytest_mjit import JitState
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import (STEP_WAIT, call_to_enqueue, compiled, deadline, define_affine,
+                                 gc_open, settle, wait_for)
 
-from ._support import (STEP_WAIT, any_unit_files, bounded, call_to_enqueue, compiled,
-                       define_affine, define_caller, event_index, gc_open,
-                       release_on_event, runs_compiled, settle)
+from ._support import any_unit_files, define_caller, event_index, release_on_event, runs_compiled
 
 
 def _gc_windows(events):
@@ -51,7 +50,7 @@ def _gc_while_held_at_exit(host, gate, iseq):
     gate.wait_reached()
     # The gate opens once the main thread is inside gc_begin: a correct hook is blocked.
     helper = release_on_event(host, "gc_start_hook:enter", gate)
-    with bounded(STEP_WAIT, "gc_begin while generate_code runs"), gc_open(host):
+    with deadline(STEP_WAIT, "gc_begin while generate_code runs"), gc_open(host):
         helper.join()
         host.gc_sweep()
     events = host.events
@@ -128,7 +127,7 @@ def test_result_not_published_during_gc(mjit_start, mjit_cc, mjit_observe, mjit_
     m = define_affine(host, "m", 6)
     call_to_enqueue(host, m, host.options.min_calls)
     compile_hold.wait_reached()       # generate_code is over: GC may start
-    with bounded(STEP_WAIT, "gc_begin while the unit compiles"), gc_open(host):
+    with deadline(STEP_WAIT, "gc_begin while the unit compiles"), gc_open(host):
         compile_hold.release()
         # Loaded and its .so removed (COMPILE-8): only publishing is left.
         wait_for(lambda: any(lib.deleted for lib in mjit_observe.maps(mjit_tmpdir)),
@@ -174,7 +173,7 @@ def test_gc_after_failed_generation_does_not_block(mjit_host, mjit_engine):
     assert settle(host, engine, caller) == JitState.NOT_COMPILED
     assert [e.detail for e in host.events_of("generate_code:exit") if e.iseq == caller.id] \
         == ["failed"]
-    with bounded(STEP_WAIT, "a GC after a failed generation"):
+    with deadline(STEP_WAIT, "a GC after a failed generation"):
         host.gc()
     m = define_affine(host, "m", 8)
     call_to_enqueue(host, m, host.options.min_calls)
@@ -192,7 +191,7 @@ def test_mark_keeps_queued_iseqs(mjit_start, mjit_cc):
     compile_hold.wait_reached()      # the worker is busy: the next unit stays queued
     m = define_affine(host, "m", 3, root=False)
     call_to_enqueue(host, m, host.options.min_calls)
-    with bounded(STEP_WAIT, "GC while a unit compiles"):
+    with deadline(STEP_WAIT, "GC while a unit compiles"):
         freed = host.gc()
     assert m not in freed and not m.freed, "GC freed an ISeq whose unit is queued"
     compile_hold.release()
@@ -211,7 +210,7 @@ def test_mark_keeps_copy_job_iseq(mjit_host, mjit_engine):
     caller = define_caller(host, callee, root=False)
     call_to_enqueue(host, caller, host.options.min_calls)
     wait_for(lambda: host.events_of("postponed:register"), STEP_WAIT, "the copy job")
-    with bounded(STEP_WAIT, "GC while the worker waits for the copy job"):
+    with deadline(STEP_WAIT, "GC while the worker waits for the copy job"):
         freed = host.gc()
     assert caller not in freed and not caller.freed, "GC freed the copy job's ISeq"
     compiled(host, engine, caller)

@@ -7,11 +7,11 @@ import os
 import pytest
 
 from pytest_mjit import JitState, is_compiled
+from pytest_mjit.host import library_at
+from pytest_mjit.testing import COMPILE_WAIT, call_to_enqueue, compiled, define_affine, settle
 
-from ._support import (COMPILE_WAIT, call_to_enqueue, compiled, define_affine,
-                       held_invocation, invocations_of, library_of, pass_to_next_unit,
-                       settle, source_of, symbol_at, unit_file_names, unit_id_of,
-                       unit_library_mapped, unit_path)
+from ._support import (held_invocation, invocations_of, pass_to_next_unit, source_of, symbol_at,
+                       unit_file_names, unit_id_of, unit_library_mapped, unit_path)
 
 
 def compile_with_source(mjit_cc, host, engine, source) -> tuple:
@@ -57,7 +57,7 @@ def test_code_is_published_only_once_loaded(mjit_cc, mjit_host, mjit_engine, mji
     link.release()
     func = compiled(host, engine, m)
     assert func.unit_id == unit_id
-    assert library_of(func.address) == unit_path(mjit_tmpdir, os.getpid(), unit_id, ".so")
+    assert library_at(func.address) == unit_path(mjit_tmpdir, os.getpid(), unit_id, ".so")
     assert symbol_at(func.address) == f"_mjit{unit_id}"
 
 

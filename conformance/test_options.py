@@ -7,15 +7,15 @@ import re
 import pytest
 
 from pytest_mjit import JitState, Options, is_compiled
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import (STEP_WAIT, call_to_enqueue, compile_methods, deadline,
+                                 define_affine, settle, wait_for)
 
-from ._support import (STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue, compile_methods,
-                       define_affine, define_caller, runs_compiled, settle, unit_file_names)
+from ._support import STOP_WAIT, define_caller, runs_compiled, unit_file_names
 
 
 
 def finish(engine):
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
 
 
@@ -167,7 +167,7 @@ def test_warnings_print_warnings_only(mjit_start, mjit_cc, capfd):
     host, engine = mjit_start(verbose=0, warnings=True, wait=True, wait_timeout=0.2)
     slow = define_affine(host, "slow", 1)
     # The call reaching min_calls waits for the held compile and gives up after 0.2 s.
-    with bounded(STEP_WAIT, "the call that waits for a held compile"):
+    with deadline(STEP_WAIT, "the call that waits for a held compile"):
         call_to_enqueue(host, slow, host.options.min_calls)
     assert slow.body.jit_func == JitState.NOT_COMPILED
     hold.release()

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compiled, define_affine,
+                                 wait_for)
 
-from ._support import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compiled, define_affine,
-                       held_invocation, invocations_of, source_of)
+from ._support import held_invocation, invocations_of, source_of
 
 pytestmark = pytest.mark.mjit_requires("pch")
 

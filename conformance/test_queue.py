@@ -8,11 +8,11 @@ import re
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.testing import DirWatch
+from pytest_mjit.testing import (COMPILE_WAIT, call_to_enqueue, compile_methods, compiled, deadline,
+                                 define_affine, DirWatch)
 
-from ._support import (COMPILE_WAIT, STOP_WAIT, bounded, call_to_enqueue, compaction_links,
-                       compile_methods, compiled, define_affine, frames_on_stack,
-                       invocations_of, source_of, symbol_at, unit_id_of)
+from ._support import (STOP_WAIT, compaction_links, frames_on_stack, invocations_of, source_of,
+                       symbol_at, unit_id_of)
 
 
 def hold_worker(host, engine, name: str = "blocker"):
@@ -73,7 +73,7 @@ def test_method_queued_while_paused_is_not_ready(mjit_host, mjit_engine):
     """A paused engine is still enabled: a method queued then is NOT_READY at once, and the
     resumed worker compiles it."""
     host, engine = mjit_host, mjit_engine
-    with bounded(STOP_WAIT, "pause"):
+    with deadline(STOP_WAIT, "pause"):
         assert engine.pause(wait=False) is True
     by_call, direct = define_affine(host, "by_call", 3), define_affine(host, "direct", 5)
     call_to_enqueue(host, by_call, host.options.min_calls)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_mjit import JitState
+from pytest_mjit.host import library_at
+from pytest_mjit.testing import call_to_enqueue, compiled, define_affine, settle
 
-from ._support import (call_jit_func, call_to_enqueue, compiled, define_affine, library_of,
-                       runs_compiled, settle, symbol_at, wait_compacted)
+from ._support import call_jit_func, runs_compiled, symbol_at, wait_compacted
 
 pytestmark = pytest.mark.mjit_requires("recompile")
 
@@ -34,7 +35,7 @@ def test_recompile_gives_new_code_under_a_new_unit(mjit_host, mjit_engine):
     engine.recompile(a)
     new = compiled(host, engine, a)
     assert new.unit_id > old.unit_id
-    assert library_of(new.address) != library_of(old.address)
+    assert library_at(new.address) != library_at(old.address)
     assert generations(host, a) == 2
     since = len(host.events)
     for x in (0, 3, -(2**61)):
@@ -67,16 +68,16 @@ def test_replaced_code_stays_callable_until_finish(mjit_host, mjit_engine):
     """Code replaced by recompile, still running in a frame, stays mapped and correct."""
     host, engine = mjit_host, mjit_engine
     a, old = compile_one(host, engine)
-    old_library = library_of(old.address)
+    old_library = library_at(old.address)
     with host.frame(a):
         engine.recompile(a)
         new = compiled(host, engine, a)
         assert new.unit_id != old.unit_id
         # Were the old library closed, the new one could be mapped at the same address.
-        assert library_of(old.address) == old_library
+        assert library_at(old.address) == old_library
         for x in (0, 5, -9, 2**50):
             assert call_jit_func(old, x) == host.interpret(a, x)
-    assert library_of(old.address) == old_library
+    assert library_at(old.address) == old_library
     assert call_jit_func(old, 11) == host.call(a, 11)
 
 

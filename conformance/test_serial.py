@@ -4,9 +4,9 @@ worker relies on it."""
 import pytest
 
 from pytest_mjit import JitState
+from pytest_mjit.testing import call_to_enqueue, compiled, define_affine, settle
 
-from ._support import (call_to_enqueue, compiled, define_affine, define_caller, runs_compiled,
-                       settle)
+from ._support import define_caller, runs_compiled
 
 pytestmark = pytest.mark.mjit_requires("class_serials")
 

@@ -4,11 +4,12 @@ stays usable while it is stopped."""
 import pytest
 
 from pytest_mjit import EngineStateError, JitState, is_compiled
-from pytest_mjit.testing import DeadlineExceeded, python_threads, wait_for
+from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compile_methods,
+                                 compiled, deadline, DeadlineExceeded, define_affine,
+                                 python_threads, settle, wait_for)
 
-from ._support import (COMPILE_WAIT, STEP_WAIT, STOP_WAIT, bounded, call_to_enqueue,
-                       compile_methods, compiled, define_affine, define_caller,
-                       frames_on_stack, new_threads, release_after, settle, threads_left)
+from ._support import (STOP_WAIT, define_caller, frames_on_stack, new_threads, release_after,
+                       threads_left)
 
 
 @pytest.mark.mjit_clause("STOP-1")
@@ -25,7 +26,7 @@ def test_pause_without_wait_returns_after_the_worker_ended(mjit_start, mjit_cc, 
     assert workers, "no engine thread is running while a unit compiles"
 
     helper = release_after(host, "check_ints", len(host.events), hold)
-    with bounded(STOP_WAIT, "pause(wait=False) during a compile"):
+    with deadline(STOP_WAIT, "pause(wait=False) during a compile"):
         assert engine.pause(wait=False) is True
     compilers = mjit_cc.running()
     leftovers = sorted(f for f in mjit_observe.files() if f.endswith((".c", ".so")))
@@ -48,7 +49,7 @@ def test_pause_with_wait_drains_the_queue(mjit_start, mjit_cc):
     assert all(m.body.jit_func == JitState.NOT_READY for m in methods[1:])
 
     helper = release_after(host, "check_ints", len(host.events), hold)
-    with bounded(STOP_WAIT, "pause(wait=True) with three queued units"):
+    with deadline(STOP_WAIT, "pause(wait=True) with three queued units"):
         assert engine.pause(wait=True) is True
     helper.join()
     states = {m.name: m.body.jit_func for m in methods}
@@ -66,7 +67,7 @@ def test_pause_with_wait_returns_when_the_cache_is_full(mjit_start, mjit_cc):
     # room: the extra unit stays queued behind a full cache (QUEUE-6).
     with frames_on_stack(host, methods):
         call_to_enqueue(host, extra, host.options.min_calls)
-        with bounded(STOP_WAIT, "pause(wait=True) with a full cache"):
+        with deadline(STOP_WAIT, "pause(wait=True) with a full cache"):
             assert engine.pause(wait=True) is True
 
 
@@ -86,7 +87,7 @@ def test_pause_with_wait_ends_when_the_worker_stopped(mjit_start, mjit_cc):
     # header build once the main thread is in it.
     helper = release_after(host, "check_ints", len(host.events), header)
     try:
-        with bounded(STOP_WAIT, "pause(wait=True) after the worker stopped"):
+        with deadline(STOP_WAIT, "pause(wait=True) after the worker stopped"):
             engine.pause(wait=True)
     except DeadlineExceeded as exc:
         pytest.fail("pause(wait=True) never returned after the failed header build stopped the "
@@ -105,13 +106,13 @@ def test_pause_and_resume_report_whether_they_changed_anything(mjit_start):
     the engine is finished."""
     _host, engine = mjit_start()
     assert engine.resume() is False, "resume of a running worker returned True"
-    with bounded(STOP_WAIT, "pause"):
+    with deadline(STOP_WAIT, "pause"):
         assert engine.pause(wait=False) is True
         assert engine.pause(wait=False) is False, "pause of a stopped worker returned True"
         assert engine.pause(wait=True) is False, "pause of a stopped worker returned True"
     assert engine.resume() is True
     assert engine.resume() is False, "resume of a running worker returned True"
-    with bounded(STOP_WAIT, "finish"):
+    with deadline(STOP_WAIT, "finish"):
         engine.finish()
     with pytest.raises(EngineStateError):
         engine.pause()
@@ -138,7 +139,7 @@ def test_resume_compiles_the_queued_units(mjit_start):
     """Units queued while paused are compiled after resume, by one new worker."""
     before = python_threads()
     host, engine = mjit_start()
-    with bounded(STOP_WAIT, "pause"):
+    with deadline(STOP_WAIT, "pause"):
         assert engine.pause(wait=False) is True
     assert not threads_left(before), "an engine thread still runs after pause returned"
     methods = [define_affine(host, f"m{k}", k) for k in (1, 2)]
@@ -164,7 +165,7 @@ def test_pause_runs_the_interrupt_check_for_a_pending_copy_job(mjit_start):
     wait_for(lambda: host.events_of("postponed:register"), STEP_WAIT,
              "the worker to register its copy job")
     since = len(host.events)
-    with bounded(STOP_WAIT, "pause(wait=False) while a copy job is pending"):
+    with deadline(STOP_WAIT, "pause(wait=False) while a copy job is pending"):
         assert engine.pause(wait=False) is True
     during = [e.kind for e in host.events[since:]]
     assert "check_ints" in during, f"the stop loop never ran the interrupt check: {during}"
@@ -181,7 +182,7 @@ def test_compiled_code_runs_while_paused(mjit_start):
     m = define_affine(host, "m", 7)
     call_to_enqueue(host, m, host.options.min_calls)
     compiled(host, engine, m)
-    with bounded(STOP_WAIT, "pause"):
+    with deadline(STOP_WAIT, "pause"):
         assert engine.pause(wait=False) is True
     before = len(host.events_of("jit_call"))
     for x in (0, 3, -9):

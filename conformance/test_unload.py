@@ -9,9 +9,9 @@ import pytest
 from pytest_mjit import JitState, is_compiled
 
 from pytest_mjit.host import Insn
+from pytest_mjit.testing import call_to_enqueue, compiled, define_affine
 
-from ._support import (call_to_enqueue, compiled, define_affine, frames_on_stack,
-                       runs_compiled, unit_file_names, unit_library_mapped)
+from ._support import frames_on_stack, runs_compiled, unit_file_names, unit_library_mapped
 
 pytestmark = pytest.mark.mjit_requires("unload")
 

@@ -6,10 +6,9 @@ import time
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import STEP_WAIT, call_to_enqueue, deadline, define_affine, wait_for
 
-from ._support import (STEP_WAIT, bounded, call_to_enqueue, define_affine, event_index,
-                       release_on_event)
+from ._support import event_index, release_on_event
 
 
 @pytest.mark.mjit_clause("WAIT-1")
@@ -17,7 +16,7 @@ def test_call_at_min_calls_runs_compiled_code(mjit_start):
     """The call that reaches min_calls already runs the compiled code."""
     host, engine = mjit_start(wait=True)
     m = define_affine(host, "m", 3)
-    with bounded(STEP_WAIT, "the call that waits for compilation"):
+    with deadline(STEP_WAIT, "the call that waits for compilation"):
         call_to_enqueue(host, m, host.options.min_calls, 5)
     assert is_compiled(m.body.jit_func)
     events = [e for e in host.events if e.iseq == m.id]
@@ -45,7 +44,7 @@ def test_wait_gives_up_after_timeout(mjit_start, mjit_cc, capfd):
     call_to_enqueue(host, m, host.options.min_calls - 1, 6)
     capfd.readouterr()
     start = time.monotonic()
-    with bounded(STEP_WAIT, "the call that waits for a stuck compiler"):
+    with deadline(STEP_WAIT, "the call that waits for a stuck compiler"):
         result = host.call(m, 6)
     elapsed = time.monotonic() - start
     assert compile_hold.reached, "the compiler was not running while the call waited"
@@ -70,7 +69,7 @@ def test_wait_returns_once_header_failed(mjit_start, mjit_cc):
     call_to_enqueue(host, m, host.options.min_calls - 1, 7)
     # The header fails only once the main thread waits in the call below.
     helper = release_on_event(host, "wait", header)
-    with bounded(STEP_WAIT, "the waiting call after the header failed"):
+    with deadline(STEP_WAIT, "the waiting call after the header failed"):
         result = host.call(m, 7)
     helper.join()
     assert result == host.interpret(m, 7)

@@ -20,20 +20,19 @@ static char *pmj_getenv(const char *name);
 
 #include <dlfcn.h>
 
-/* options.tmp_dir while mjit_init runs, else NULL. */
-static const char *pmj_tmp_dir;
-
-static char *
-pmj_getenv(const char *name)
-{
-    if (pmj_tmp_dir != NULL && strcmp(name, "TMPDIR") == 0)
-        return (char *)pmj_tmp_dir;
-    return getenv(name);
-}
-
 /* -- the host ------------------------------------------------------------------------------ */
 
 static const struct pmj_host *host;
+
+/* The tmp dir the host chose is $TMPDIR to mjit.c, as a Ruby process gets it (only mjit_init
+ * asks for TMPDIR). */
+static char *
+pmj_getenv(const char *name)
+{
+    if (host != NULL && host->options->tmp_dir != NULL && strcmp(name, "TMPDIR") == 0)
+        return (char *)host->options->tmp_dir;
+    return getenv(name);
+}
 char pmj_cc_path[PATH_MAX];
 
 struct pmj_frame {
@@ -571,11 +570,8 @@ pmj_init(void)
             strcat(opts.debug_flags, *f);
         }
         ruby_prefix_path = (VALUE)pmj_header_dir(host->header_file);
-        /* The tmp dir the host chose is mjit_init's $TMPDIR, as a Ruby process gets it. */
-        pmj_tmp_dir = o->tmp_dir;
         pmj_initialised = true;
-        mjit_init(&opts);
-        pmj_tmp_dir = NULL;
+        mjit_init(&opts);   /* its $TMPDIR is options.tmp_dir (pmj_getenv) */
     });
 }
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["Region", "mapped_regions", "parse_maps", "executable_ranges", "is_executable",
-           "library_at", "maps_path"]
+__all__ = ["Region", "mapped_regions", "parse_maps", "is_executable", "library_at"]
 
 MAPS_PATH = "/proc/self/maps"
 DELETED = " (deleted)"
@@ -67,11 +66,6 @@ def mapped_regions() -> list[Region]:
     callers read again rather than keep the list)."""
     with open(MAPS_PATH) as f:
         return parse_maps(f.read())
-
-
-def executable_ranges(maps_text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, pathname)`` of every mapping with the ``x`` permission in ``maps_text``."""
-    return [(r.start, r.end, r.path) for r in parse_maps(maps_text) if r.executable]
 
 
 def is_executable(address: int) -> bool:
