@@ -195,11 +195,13 @@ os.register_at_fork(after_in_child=_STACK.reset)
 
 @contextlib.contextmanager
 def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None, *,
-             outer: bool = False) -> Iterator[None]:
+             outer: bool = False, hang: str | None = None) -> Iterator[None]:
     """Raise ``DeadlineExceeded`` in the main thread if the block outlasts ``scale(seconds)``,
     or an enclosing ``deadline`` ends first.  Blocks nest (see the module docstring).  Once the
     engine is known to hang (``_hangs``), ``seconds`` is cut short (less so when ``outer``: the
-    bound of a whole test phase or example).
+    bound of a whole test phase or example).  With ``hang`` (an engine call, as
+    ``"engine.finish()"``), a block that ends in ``DeadlineExceeded`` makes the engine known
+    to hang (``_hangs.note(hang)``).
 
     Main thread only.  On expiry the handler formats every thread's stack and ``extra()``,
     which must be the harness's own state: nothing that calls the engine, which could block
@@ -211,10 +213,15 @@ def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None, 
     what = f"{what} ({why})" if why else what
     bound = _Bound(scale(seconds), what, extra)
     try:
-        _STACK.push(bound)
-        yield
-    finally:
-        _leave(bound)
+        try:
+            _STACK.push(bound)
+            yield
+        finally:
+            _leave(bound)
+    except DeadlineExceeded:
+        if hang is not None:
+            _hangs.note(hang)
+        raise
 
 
 def _leave(bound: _Bound) -> None:

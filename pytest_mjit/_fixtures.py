@@ -249,10 +249,9 @@ class Starter:
             what += f" (cut to {seconds:g}s (before scaling): {self._test.stuck})"
         for _host, engine, _opts in reversed(self._test.started):
             try:
-                with deadline(seconds, what):
+                with deadline(seconds, what, hang="engine.finish()"):
                     engine.finish()
             except DeadlineExceeded as exc:
-                _hangs.note("engine.finish()")
                 expired = expired or exc
                 self._test.release_all()
             except BaseException as exc:

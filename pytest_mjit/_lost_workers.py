@@ -7,12 +7,12 @@ The controller's session dir holds the words: ``words-<worker id>`` (see
 
 from __future__ import annotations
 
-import time
+import contextlib
 from pathlib import Path
 
 import pytest
 
-from ._deadline import scale
+from ._deadline import DeadlineExceeded, wait_for
 from ._results import exit_description
 from ._text import clean
 
@@ -53,9 +53,9 @@ def last_words(run_dir: Path, worker: str | None) -> str:
         return ""
     path = _words_file(str(run_dir), worker)
     pending = path.with_name(path.name + ".pending")
-    end = time.monotonic() + scale(WORDS_WAIT)
-    while pending.exists() and time.monotonic() < end:
-        time.sleep(0.02)
+    with contextlib.suppress(DeadlineExceeded):     # words not written by then: none
+        wait_for(lambda: not pending.exists(), WORDS_WAIT, "a dead worker's last words",
+                 poll=0.02)
     try:
         text = path.read_text(errors="replace")
     except OSError:

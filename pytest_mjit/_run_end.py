@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from ._deadline import DeadlineExceeded, scale
+from ._deadline import DeadlineExceeded, scale, wait_for
+from ._strays import RUN_ENV, marked_processes, new_marker
 from ._text import REASON_LENGTH, clean
 
 __all__ = ["deadline_in", "failure_reason", "interruption", "worker_exit_status", "exit_guard",
@@ -121,19 +122,15 @@ class RunMark:
     could not stop, a watchdog, a compiler or daemon an engine left."""
 
     def __init__(self) -> None:
-        from ._strays import RUN_ENV, new_marker
-        self.env, self.marker = RUN_ENV, new_marker()
+        self.marker = new_marker()
         self._previous = os.environ.get(RUN_ENV)
         os.environ[RUN_ENV] = self.marker
 
     def leftovers(self, grace: float, spare: tuple[int | None, ...] = ()) -> list[str]:
         """"pid command" of each process of the run still living after ``scale(grace)``
         seconds (but those of ``spare``), each killed."""
-        from ._deadline import DeadlineExceeded, wait_for
-        from ._strays import marked_processes
-
         def living() -> set:
-            return {c for c in marked_processes(self.marker, self.env)
+            return {c for c in marked_processes(self.marker, RUN_ENV)
                     if c.pid not in spare and c.state not in "ZX"}
         try:
             wait_for(lambda: not living(), grace, "the run's processes to end", poll=0.05)
@@ -160,6 +157,6 @@ class RunMark:
 
     def close(self) -> None:
         if self._previous is None:
-            os.environ.pop(self.env, None)
+            os.environ.pop(RUN_ENV, None)
         else:
-            os.environ[self.env] = self._previous
+            os.environ[RUN_ENV] = self._previous

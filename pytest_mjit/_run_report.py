@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from . import __version__, _suite
 from ._report import Results, build_report
 from ._session import MjitSession
@@ -15,15 +13,16 @@ from ._session import MjitSession
 __all__ = ["make_report", "meta_of"]
 
 
-def make_report(config: pytest.Config, mjit: MjitSession, results: Results, start: float,
-                 interrupted: str | None, problems: list[str]) -> dict:
-    meta = meta_of(config, mjit, results, start)
+def make_report(mjit: MjitSession, results: Results, start: float, interrupted: str | None,
+                problems: list[str]) -> dict:
+    """The finished run's report (``_report.build_report`` with ``meta_of``)."""
+    meta = meta_of(mjit, results, start)
     caps = mjit.engine_info.get("capabilities") if mjit.engine_info else None
     return build_report(results, meta, mjit.settings.expect, caps, mjit.settings.clauses,
                         interrupted, problems)
 
 
-def meta_of(config: pytest.Config, mjit: MjitSession, results: Results, start: float) -> dict:
+def meta_of(mjit: MjitSession, results: Results, start: float) -> dict:
     """What the report says about the run, apart from its results."""
     s = mjit.settings
     info = mjit.engine_info or {}

@@ -128,7 +128,7 @@ def _start_run(config: pytest.Config, mjit: MjitSession) -> None:
             mjit.close()
             raise pytest.UsageError(error)
     if mjit.settings.report is not None:
-        write_unfinished(mjit.settings.report, meta_of(config, mjit, config.stash[RESULTS_KEY],
+        write_unfinished(mjit.settings.report, meta_of(mjit, config.stash[RESULTS_KEY],
                                                       config.stash[REPORT_KEY]["start"]))
         mjit.watchdog.mark_report_on_crash(str(mjit.settings.report.resolve()))
 
@@ -375,8 +375,8 @@ class _Run:
             if self.mark is not None:
                 deaths += self.mark.check(RUN_END_GRACE, (mjit.watchdog.pid,),
                                           config.pluginmanager.get_plugin("terminalreporter"))
-            report = make_report(config, mjit, results, config.stash[REPORT_KEY]["start"],
-                                  self.interrupt or interruption(session), deaths)
+            report = make_report(mjit, results, config.stash[REPORT_KEY]["start"],
+                                 self.interrupt or interruption(session), deaths)
             config.stash[REPORT_KEY]["report"] = report
             if mjit.settings.report is not None:
                 write_reports(report, mjit.settings.report)

@@ -129,6 +129,31 @@ def test_a_foreign_timer_due_inside_a_deadline_runs_its_handler(foreign_alarms):
     assert foreign_alarms == [signal.SIGALRM]
 
 
+@pytest.fixture
+def fresh_run():
+    """A run of its own for ``_hangs``: no hang known yet, none left for the next test."""
+    from pytest_mjit import _hangs
+    _hangs.begin_run(None)
+    yield _hangs
+    _hangs.end_run()
+
+
+def test_an_expired_block_with_hang_cuts_the_deadlines_after_it(fresh_run):
+    with deadline(0.05, "a block without hang"):
+        pass
+    with pytest.raises(DeadlineExceeded):
+        with deadline(0.05, "another block without hang"):
+            _hang()
+    assert fresh_run.first() is None
+    with pytest.raises(DeadlineExceeded):
+        with deadline(0.05, "engine.finish()", hang="engine.finish()"):
+            _hang()
+    assert fresh_run.first().startswith("engine.finish() did not return in ")
+    with deadline(NEVER, "a client call"):
+        assert signal.getitimer(signal.ITIMER_REAL)[0] <= scale(fresh_run.AFTER_HANG)
+        assert "after a hang: engine.finish() did not return" in active_deadlines()[0][0]
+
+
 def test_off_the_main_thread_is_one_clear_error():
     errors = []
 

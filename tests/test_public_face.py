@@ -23,7 +23,7 @@ TESTS_OF_PRIVATE = {
     "tests/hostile.py": {"pytest_mjit._presets", "pytest_mjit._watchdog"},   # short bounds
     "tests/test_cengine.py": {"pytest_mjit._cengine"},
     "tests/test_host_maps.py": {"pytest_mjit.host._maps"},
-    "tests/test_deadline_stack.py": {"pytest_mjit._watchdog"},
+    "tests/test_deadline_stack.py": {"pytest_mjit._watchdog", "pytest_mjit._hangs"},
     "tests/test_machines.py": {"pytest_mjit._schedules", "pytest_mjit.machines._checks",
                                "pytest_mjit.machines._rig", "pytest_mjit.machines._schedule",
                                "pytest_mjit.machines._trace"},

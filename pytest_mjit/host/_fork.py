@@ -14,7 +14,6 @@ import traceback
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import sync
-from .. import _hangs
 from .._deadline import DeadlineExceeded, deadline, scale
 from .._sched import Scheduler
 from .._schedules import RandomWalk
@@ -138,10 +137,10 @@ def _child_body(host: "Host", child_fn: Callable[["Host"], Any], write_fd: int) 
         errors.append(traceback.format_exc())
     try:
         if engine is not None and engine.enabled:
-            with deadline(CHILD_FINISH, "engine.finish() in the fork child"):
+            with deadline(CHILD_FINISH, "engine.finish() in the fork child",
+                          hang="engine.finish() in a fork child"):
                 engine.finish()
     except DeadlineExceeded as exc:
-        _hangs.note("engine.finish() in a fork child")
         errors.append(str(exc).splitlines()[0])
     except BaseException:
         errors.append(traceback.format_exc())

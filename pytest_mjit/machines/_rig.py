@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .._config import find_compiler
 from .. import _hangs
-from .._deadline import DeadlineExceeded, deadline, scale
+from .._deadline import deadline, scale
 from .._errors import MjitError
 from .._observe import child_processes, mapped_libraries, python_threads
 from .._options import Options
@@ -150,12 +150,8 @@ class Rig:
         if self.finished or self.engine is None:
             return
         self.finished = True
-        try:
-            with deadline(FINISH_SECONDS, "engine.finish()"):
-                self.engine.finish()
-        except DeadlineExceeded:
-            _hangs.note("engine.finish()")
-            raise
+        with deadline(FINISH_SECONDS, "engine.finish()", hang="engine.finish()"):
+            self.engine.finish()
 
     def leftovers(self) -> list[str]:
         """What is left after ``finish``: threads, compiler processes, files in the tmp dir and
