@@ -12,8 +12,10 @@ Run: ``python bench/bench_cruby.py [--seed-dir DIR] [--units N] [--sizes 10,100,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -23,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_latency import _program, _until, bench_latency, raw_floor, time_units  # noqa: E402
+from bench_latency import (  # noqa: E402
+    _program, _until, bench_latency, raw_floor, spawn, time_units)
 
 from mjit_ref._log import Log  # noqa: E402
 from mjit_ref._toolchain import Toolchain  # noqa: E402
@@ -45,53 +48,69 @@ def _time(fn) -> float:
     return time.perf_counter() - start
 
 
-def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
-    options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True)
+@contextlib.contextmanager
+def _engine_speaking(profile: CRubyProfile, options: Options):
+    """An initialised CRuby engine with verbose 1 whose fd-2 output (its own timings) is
+    collected; yields (host, engine, lines), where ``lines()`` reads what it printed so far."""
     host = Host(options)
     engine = profile(host, options)
     host.attach(engine)
-    engine.init()
+    with tempfile.TemporaryFile() as log:
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        try:
+            engine.init()
+
+            def lines() -> str:
+                log.seek(0)
+                return log.read().decode(errors="replace")
+
+            yield host, engine, lines
+        finally:
+            engine.finish()
+            host.close()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
+    """time_units' figures, plus ``outside``: the median of each unit's latency less CRuby's
+    own timing of its compile, link and load (its "JIT success" line), i.e. what the protocol
+    around the toolchain costs, which no load on the machine between units can skew."""
+    options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True, verbose=1)
     tc = _toolchain(cc)
     pch = f"{tmp}/_ruby_mjit_hp{os.getpid()}u0.h.gch"
-    try:
-        return time_units(host, engine, units, lambda: engine.stats()["compacted"],
-                          lambda uid: raw_floor(tc, pch, uid, tmp))
-    finally:
-        engine.finish()
-        host.close()
+    with _engine_speaking(profile, options) as (host, engine, lines):
+        result = time_units(host, engine, units, lambda: engine.stats()["compacted"],
+                            lambda uid: raw_floor(tc, pch, uid, tmp))
+        own = [float(ms) / 1e3 for ms in re.findall(r"JIT success \(([\d.]+)ms\)", lines())]
+    if len(own) != units + 1:
+        raise SystemExit(f"expected {units + 1} 'JIT success' lines, saw {len(own)}")
+    result["outside"] = statistics.median(
+        lat - t for lat, t in zip(result["latencies"], own[1:], strict=True))
+    return result
 
 
 def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[float, float]:
     """CRuby's compaction link of n units (its own timing) and a bare link of the same .o."""
     options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True, verbose=1,
                       max_cache_size=n + 10)
-    host = Host(options)
-    engine = profile(host, options)
-    host.attach(engine)
-    with tempfile.TemporaryFile() as log:
-        saved = os.dup(2)
-        os.dup2(log.fileno(), 2)      # CRuby prints its timing on fd 2
-        try:
-            engine.init()
-            iseqs = [_program(host, k + 1) for k in range(n)]
-            engine.pause(wait=False)        # queue all first, so the queue drains once
-            for iseq in iseqs:
-                engine.add_iseq_to_process(iseq)
-            engine.resume()
-            _until(lambda: engine.stats()["compacted"] >= 1, "the compaction", host)
-        finally:
-            engine.finish()
-            host.close()
-            os.dup2(saved, 2)
-            os.close(saved)
-        log.seek(0)
-        text = log.read().decode(errors="replace")
+    with _engine_speaking(profile, options) as (host, engine, lines):
+        iseqs = [_program(host, k + 1) for k in range(n)]
+        engine.pause(wait=False)        # queue all first, so the queue drains once
+        for iseq in iseqs:
+            engine.add_iseq_to_process(iseq)
+        engine.resume()
+        # Every unit compiles before the one compaction: a second each is ample.
+        _until(lambda: engine.stats()["compacted"] >= 1, "the compaction", host,
+               seconds=60.0 + n)
+        text = lines()
     m = re.search(r"JIT compaction \(([\d.]+)ms\): Compacted (\d+) methods", text)
     if not m or int(m.group(2)) != n:
         raise SystemExit(f"no compaction of {n} methods seen:\n{text[-2000:]}")
     objects = sorted(str(p) for p in Path(tmp).glob(f"_ruby_mjit_p{os.getpid()}u*.o"))[:n]
     tc = _toolchain(cc)
-    bare = _time(lambda: tc.exec_process(tc.link_argv(objects, f"{tmp}/bare{n}.so")))
+    bare = _time(lambda: spawn(tc, tc.link_argv(objects, f"{tmp}/bare{n}.so")))
     return float(m.group(1)) / 1e3, bare
 
 
@@ -108,18 +127,21 @@ def main() -> None:
         ref = bench_latency(args.cc, args.units, tmp)
     with tempfile.TemporaryDirectory(prefix="mjit-bench-") as tmp:
         cr = cruby_latency(profile, args.cc, args.units, tmp)
-    print(f"{'engine':<8} {'latency ms':>11} {'floor ms':>9} {'ratio':>6}")
+    print(f"{'engine':<8} {'latency ms':>11} {'floor ms':>9} {'ratio':>6} {'outside cc ms':>14}")
     for name, lat in (("cruby", cr), ("ref", ref)):
+        outside = f"{lat['outside'] * 1e3:>14.1f}" if "outside" in lat else f"{'-':>14}"
         print(f"{name:<8} {lat['latency'] * 1e3:>11.1f} {lat['floor'] * 1e3:>9.1f}"
-              f" {lat['latency'] / lat['floor']:>6.3f}")
+              f" {lat['ratio']:>6.3f} {outside}")
     print(f"{'units':>6} {'cruby link ms':>14} {'bare link ms':>13} {'ratio':>6}")
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="mjit-bench-") as tmp:
             link, bare = cruby_compaction(profile, args.cc, n, tmp)
         print(f"{n:>6} {link * 1e3:>14.1f} {bare * 1e3:>13.1f} {link / bare:>6.2f}")
-    print(f"(median of {args.units} units; latency = add_iseq_to_process -> published jit_func;"
-          " floor = cc -c + cc -shared + dlopen of the same .c; cruby link = CRuby's own timing"
-          " of its compaction link)")
+    print(f"(median of {args.units} units after the header's build; latency ="
+          " add_iseq_to_process -> published jit_func; floor = cc -c + cc -shared + dlopen of the"
+          " same .c, right after; ratio = median of the per-unit ratios; cruby link = CRuby's own"
+          " timing of its compaction link; outside cc = latency less CRuby's own timing of the"
+          " unit's compile, link and load)")
 
 
 if __name__ == "__main__":
