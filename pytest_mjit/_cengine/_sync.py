@@ -27,25 +27,19 @@ class Mutex:
     """A non-recursive mutex."""
 
     def __init__(self, abandoned: Callable[[], bool]) -> None:
-        self._cv = sync.Condition(sync.Lock())
-        self._held = False
+        self._lock = sync.Lock()
         self._abandoned = abandoned
 
     def lock(self) -> int:
-        with self._cv:
-            while self._held:
-                self._cv.wait(SLICE)
-                if self._held and self._abandoned():
-                    return ABORT
-            self._held = True
+        while not self._lock.acquire(timeout=SLICE):
+            if self._abandoned():
+                return ABORT
         return OK
 
     def unlock(self) -> int:
-        with self._cv:
-            if not self._held:
-                raise RuntimeError("the C engine unlocked a mutex nobody holds")
-            self._held = False
-            self._cv.notify()
+        if not self._lock.locked():
+            raise RuntimeError("the C engine unlocked a mutex nobody holds")
+        self._lock.release()
         return OK
 
 
