@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from . import _clauses
 from ._clauses import AREAS, CLAUSES, Clause
-from ._results import FAILED_CLAUSES, Results, TestRecord
+from ._results import FAILED_CLAUSES, STOPPED_AT, Results, TestRecord
 from ._text import REASON_LENGTH, markdown_text
 
 __all__ = ["TestRecord", "Results", "clause_status", "certificate", "build_report",
@@ -46,7 +46,11 @@ def clause_status(clause: Clause, tests: list[TestRecord], expected: str | None,
     elif "FAIL" in statuses:
         status, reason = "FAIL", next(t.reason for t in tests if t.status == "FAIL")
     elif "UNRESOLVED" in statuses:
-        status, reason = "UNRESOLVED", next(t.reason for t in tests if t.status == "UNRESOLVED")
+        # A test that stopped at another clause's failure says nothing of this one: the
+        # reason comes from a test that does, when one was left unresolved too.
+        unresolved = [t.reason for t in tests if t.status == "UNRESOLVED"]
+        status, reason = "UNRESOLVED", next(
+            (r for r in unresolved if not r.startswith(STOPPED_AT)), unresolved[0])
     elif "UNSUPPORTED" in statuses:
         status, reason = "UNSUPPORTED", next(t.reason for t in tests if t.status == "UNSUPPORTED")
     elif "PASS" in statuses:

@@ -19,6 +19,11 @@ PENDING = "PENDING"
 NEVER_RAN = "the test never completed its call phase"
 
 
+#: The reason a clause is UNRESOLVED for a test that failed on other clauses first: the test
+#: says nothing about this clause.
+STOPPED_AT = "the test stopped at a failure of"
+
+
 @dataclasses.dataclass
 class TestRecord:
     """What one test did: PASS, FAIL, UNRESOLVED, UNSUPPORTED or SKIP."""
@@ -39,7 +44,7 @@ class TestRecord:
         if self.status != "FAIL" or not self.failed or clause_id in self.failed:
             return self
         return dataclasses.replace(self, status="UNRESOLVED", reason=(
-            f"the test stopped at a failure of {', '.join(self.failed)}"))
+            f"{STOPPED_AT} {', '.join(self.failed)}"))
 
 
 def exit_description(returncode: int | None) -> str:

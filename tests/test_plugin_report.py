@@ -245,3 +245,21 @@ def test_listed_clause_whose_deadline_expired_is_expected():
     assert clause_status(clause, [hung], "60 s timeout", None)[0] == "XFAIL"
     assert clause_status(clause, [hung], None, None)[0] == "UNRESOLVED"
     assert clause_status(clause, [], "60 s timeout", None)[0] == "UNRESOLVED"
+
+
+def test_a_test_stopped_at_another_clause_does_not_hide_this_clauses_evidence():
+    """A protocol machine that stopped at another clause's failure says nothing of this
+    clause: the clause's reason (and so its expectation) comes from its own unresolved test,
+    whichever order the tests ran in; with no such test the stop is the reason."""
+    from pytest_mjit._report import TestRecord, clause_status
+
+    clause = CLAUSES["QUEUE-6"]
+    machine = TestRecord("m", ["QUEUE-6", "STOP-2"], status="FAIL", reason="x",
+                         failed=["STOP-2"]).for_clause("QUEUE-6")
+    hung = TestRecord("t", ["QUEUE-6"], status="UNRESOLVED",
+                      reason="harness deadline expired in call: deadline of 30.0s expired: m0")
+    for tests in ([machine, hung], [hung, machine]):
+        assert clause_status(clause, tests, None, None) == ("UNRESOLVED", hung.reason)
+        assert clause_status(clause, tests, "no header", None)[0] == "XFAIL"
+    status, reason = clause_status(clause, [machine], "no header", None)
+    assert status == "UNRESOLVED" and reason.startswith("the test stopped at a failure of STOP-2")
