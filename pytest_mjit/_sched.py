@@ -31,6 +31,11 @@ TOKEN_SAFETY_SECONDS = 120.0
 #: How often (seconds) a waiting thread asks ``externals`` whether the token holder is held.
 EXTERNAL_POLL = 0.001
 
+#: Points a thread may pass in a row while another could run before the scheduler takes it
+#: for a spin-wait and lets the others run (``Scheduler._fair_switch``).  Far more than any
+#: step of a protocol machine passes, so only a loop that waits for another thread reaches it.
+SPIN = 20_000
+
 
 class Scheduler:
     """One controlled run.  ``externals()`` lists ``(label, release)`` for points outside the
@@ -61,6 +66,8 @@ class Scheduler:
         self.pid = os.getpid()
         self.points = 0               #: scheduling points passed
         self.switches = 0             #: points where the token changed hands
+        self.fair_switches = 0        #: switches away from a thread that spun (see SPIN)
+        self._streak = 0              #: points the holder passed in a row with others ready
         self.uncontrolled = 0         #: operations on controlled primitives by other threads
         self.unknown_threads: set[int] = set()
         self.schedule: list[str] = []  #: the switches, in order (the last ``log_limit``)
@@ -156,10 +163,13 @@ class Scheduler:
             # Only a point with a choice counts for the strategy (PCT's k is the number of
             # such points, not of all operations).
             preempt = (lent or len(runnable) > 1) and self.strategy.tick(t, label, lent)
+            self._streak = self._streak + 1 if len(runnable) > 1 else 0
             if self._deferral_over(t) or (preempt and lent):
                 t.parked = True             # stopped by the end of a loan: stays there
                 t.windowed = preempt and lent
                 nxt = first
+            elif self._streak >= SPIN:
+                nxt = self._fair_switch(t, runnable)
             else:
                 nxt = runnable[0] if len(runnable) == 1 else self.strategy.choose(
                     t, runnable, preempt)
@@ -167,6 +177,16 @@ class Scheduler:
                 t.state = "ready"
                 self._give(nxt, f"{t.name} at {label}")
                 self._await(t)
+
+    def _fair_switch(self, t: ThreadRecord, runnable: list[ThreadRecord]) -> ThreadRecord:
+        """``t`` passed SPIN points in a row while others could run: it spins, waiting for
+        one of them (as CRuby's stop_worker loops until the worker says it stopped).  An OS
+        would run the others in the end, so the strategy demotes ``t`` and picks among the
+        others; this costs none of the strategy's bound."""
+        self._streak = 0
+        self.fair_switches += 1
+        self.strategy.demote(t)
+        return self.strategy.choose(None, [r for r in runnable if r is not t], False)
 
     def _count_deferred(self, t: ThreadRecord, label: str) -> None:
         if self._deferred and t is not self._threads[0] and self._counts(label):
@@ -310,6 +330,7 @@ class Scheduler:
     def _give(self, t: ThreadRecord, why: str) -> None:
         prev, self._last = self._last, t
         if t is not prev:
+            self._streak = 0
             self.switches += 1
             self.schedule.append(f"{why} -> {t.name}")
             if len(self.schedule) > self._log_limit:
@@ -405,6 +426,7 @@ class Scheduler:
             holder = self._current.name if self._current else "nobody"
         finally:
             self._cv.release()
+        spins = f" ({self.fair_switches} after a spin)" if self.fair_switches else ""
         return (f"controlled run: token with {holder}; threads {states}; {self.points} points, "
-                f"{self.switches} switches; last switches:\n  "
+                f"{self.switches} switches{spins}; last switches:\n  "
                 + "\n  ".join(self.schedule[-12:]))

@@ -58,7 +58,8 @@ class Strategy(Protocol):
     thread lent; preempting it gives the token back and leaves it stopped there, which may
     be between two critical sections: each strategy does that at most ``stops`` times);
     ``choose`` picks the next thread among ``runnable`` (``current`` is the holder, if it
-    may go on, and ``preempt`` what ``tick`` said)."""
+    may go on, and ``preempt`` what ``tick`` said); ``demote`` is told of a thread caught
+    spinning, which must now let the others go first."""
 
     def new_thread(self, t: ThreadRecord) -> None: ...
 
@@ -66,6 +67,8 @@ class Strategy(Protocol):
 
     def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
                preempt: bool) -> ThreadRecord: ...
+
+    def demote(self, t: ThreadRecord) -> None: ...
 
 
 #: Strategy names a preset may choose.
@@ -115,6 +118,9 @@ class RandomWalk:
             runnable = others
         return runnable[self.rng.randrange(len(runnable))]
 
+    def demote(self, t: ThreadRecord) -> None:
+        pass                            # the next thread is drawn among the others anyway
+
 
 class PCT:
     """Probabilistic concurrency testing (Burckhardt et al. 2010): every thread gets a random
@@ -149,6 +155,12 @@ class PCT:
     def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],
                preempt: bool) -> ThreadRecord:
         return max(runnable, key=lambda t: (t.priority, -t.index))
+
+    def demote(self, t: ThreadRecord) -> None:
+        # As at a change point, but drawn from no budget: a spinning thread that kept its
+        # priority would take the token straight back.
+        self.low -= 1.0
+        t.priority = self.low
 
 
 @dataclasses.dataclass(frozen=True)

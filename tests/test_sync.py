@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pytest_mjit import sync
-from pytest_mjit.testing import wait_for
+from pytest_mjit.testing import deadline, wait_for
 from pytest_mjit._sched import Scheduler
 from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, make_strategy
 from pytest_mjit import MjitError
@@ -327,3 +327,33 @@ def test_a_foreign_thread_calling_back_is_counted_never_blocked(c_callbacks):
     seen, sched = _run(body)
     assert len(seen) == 1 and seen[0] != threading.get_ident()
     assert sched.uncontrolled >= 2 and sched.deadlock is None
+
+
+def _spin_until_the_worker_ran():
+    """The first thread starts a worker and spins on a lock until the worker has run once
+    (the shape of CRuby's stop_worker, which loops until the worker says it stopped)."""
+    lock = sync.Lock()
+    ran = []
+
+    def worker():
+        with lock:
+            ran.append(True)
+
+    thread = sync.Thread(target=worker, name="worker")
+    thread.start()
+    while True:
+        with lock:
+            if ran:
+                break
+    thread.join()
+    return True
+
+
+@pytest.mark.parametrize("strategy", [RandomWalk(0, 0), PCT(0, 1)], ids=["walk", "pct"])
+def test_a_thread_spinning_on_another_lets_it_run(strategy):
+    """With no preemption left, a spin-wait would hold the token for ever; a thread that
+    passes SPIN points in a row while another could run is taken for a spinner and the
+    others run, without spending the strategy's bound."""
+    with deadline(60, "a spin-wait under a controlled run"):
+        done, sched = _run(_spin_until_the_worker_ran, strategy)
+    assert done and sched.fair_switches == 1 and sched.deadlock is None
