@@ -48,29 +48,39 @@ def _time(fn) -> float:
     return time.perf_counter() - start
 
 
+class _Speech:
+    """What a CRuby engine printed on fd 2: ``now()`` while it runs, ``text`` once finished."""
+
+    def __init__(self, log) -> None:
+        self._log = log
+        self.text = ""
+
+    def now(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+
 @contextlib.contextmanager
 def _engine_speaking(profile: CRubyProfile, options: Options):
-    """An initialised CRuby engine with verbose 1 whose fd-2 output (its own timings) is
-    collected; yields (host, engine, lines), where ``lines()`` reads what it printed so far."""
+    """An initialised CRuby engine whose fd-2 output (with verbose 1, its own timings) is
+    collected; yields (host, engine, speech).  speech.text is complete after the block, once
+    finish has stopped the worker."""
     host = Host(options)
     engine = profile(host, options)
     host.attach(engine)
     with tempfile.TemporaryFile() as log:
+        speech = _Speech(log)
         saved = os.dup(2)
         os.dup2(log.fileno(), 2)
         try:
             engine.init()
-
-            def lines() -> str:
-                log.seek(0)
-                return log.read().decode(errors="replace")
-
-            yield host, engine, lines
+            yield host, engine, speech
         finally:
             engine.finish()
             host.close()
             os.dup2(saved, 2)
             os.close(saved)
+            speech.text = speech.now()
 
 
 def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
@@ -80,10 +90,10 @@ def cruby_latency(profile: CRubyProfile, cc: str, units: int, tmp: str) -> dict:
     options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True, verbose=1)
     tc = _toolchain(cc)
     pch = f"{tmp}/_ruby_mjit_hp{os.getpid()}u0.h.gch"
-    with _engine_speaking(profile, options) as (host, engine, lines):
+    with _engine_speaking(profile, options) as (host, engine, speech):
         result = time_units(host, engine, units, lambda: engine.stats()["compacted"],
                             lambda uid: raw_floor(tc, pch, uid, tmp))
-        own = [float(ms) / 1e3 for ms in re.findall(r"JIT success \(([\d.]+)ms\)", lines())]
+    own = [float(ms) / 1e3 for ms in re.findall(r"JIT success \(([\d.]+)ms\)", speech.text)]
     if len(own) != units + 1:
         raise SystemExit(f"expected {units + 1} 'JIT success' lines, saw {len(own)}")
     result["outside"] = statistics.median(
@@ -95,7 +105,7 @@ def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[
     """CRuby's compaction link of n units (its own timing) and a bare link of the same .o."""
     options = Options(cc=cc, tmp_dir=tmp, min_calls=1, save_temps=True, verbose=1,
                       max_cache_size=n + 10)
-    with _engine_speaking(profile, options) as (host, engine, lines):
+    with _engine_speaking(profile, options) as (host, engine, speech):
         iseqs = [_program(host, k + 1) for k in range(n)]
         engine.pause(wait=False)        # queue all first, so the queue drains once
         for iseq in iseqs:
@@ -104,7 +114,7 @@ def cruby_compaction(profile: CRubyProfile, cc: str, n: int, tmp: str) -> tuple[
         # Every unit compiles before the one compaction: a second each is ample.
         _until(lambda: engine.stats()["compacted"] >= 1, "the compaction", host,
                seconds=60.0 + n)
-        text = lines()
+    text = speech.text
     m = re.search(r"JIT compaction \(([\d.]+)ms\): Compacted (\d+) methods", text)
     if not m or int(m.group(2)) != n:
         raise SystemExit(f"no compaction of {n} methods seen:\n{text[-2000:]}")
