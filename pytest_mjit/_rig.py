@@ -137,6 +137,11 @@ class Rig:
         with deadline(seconds, what, hang=hang):
             engine.finish(**kwargs)
 
+    def new_threads(self) -> dict[int, str]:
+        """Threads alive now that were not in the first snapshot."""
+        before = self.before.threads
+        return {i: n for i, n in self.observer.threads().items() if i not in before}
+
     def leftovers(self, grace: float) -> Leftovers:
         """The difference between the first snapshot and one taken now; threads and processes
         get ``grace`` seconds (scaled; none once the engine is known to hang) to go away."""

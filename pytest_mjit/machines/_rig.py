@@ -16,7 +16,6 @@ from typing import Any, Callable
 from .._config import find_compiler
 from .._deadline import deadline, scale
 from .._errors import MjitError
-from .._observe import python_threads
 from .._options import Options
 from .._presets import DEFAULT_PRESET, PRESETS, Preset
 from .._rig import Leftovers, Rig
@@ -139,8 +138,7 @@ class ExampleRig:
 
     def engine_threads(self) -> dict[int, str]:
         """Threads that did not exist before this rig was built."""
-        before = self.rig.before.threads
-        return {i: n for i, n in python_threads().items() if i not in before}
+        return self.rig.new_threads()
 
     def finish(self) -> None:
         """``engine.finish()`` once, bounded."""
