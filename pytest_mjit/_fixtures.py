@@ -18,7 +18,7 @@ from ._engine_check import call_bounded
 from ._errors import MjitError
 from ._observe import Observer
 from ._options import Options
-from ._rig import Rig
+from ._rig import FINISH_QUIET, Rig
 from ._run_end import exit_guard
 from ._session import MjitSession
 from ._shim import CompilerShim
@@ -222,9 +222,12 @@ class Starter:
         if self._test.stuck and not _hangs.first():
             seconds = STUCK_FINISH_TIMEOUT
             what += f" (cut to {seconds:g}s (before scaling): {self._test.stuck})"
-        for _host, engine, _opts in reversed(self._test.started):
+        rig = self._test.rig
+        assert rig is not None     # _mjit_guard made it
+        for _host, engine, _opts in reversed(rig.started):
             try:
-                Rig.finish(engine, seconds, what, hang="engine.finish()")
+                rig.finish(engine, seconds, what, hang="engine.finish()", busy=rig.progress,
+                           quiet=FINISH_QUIET)
             except DeadlineExceeded as exc:
                 expired = expired or exc
                 self._test.release_all()

@@ -21,10 +21,14 @@ from ._observe import Child, Mapping, Observer, Snapshot
 from ._options import Options
 from ._shim import CompilerShim
 
-__all__ = ["LEFTOVER_KINDS", "Leftovers", "Rig"]
+__all__ = ["LEFTOVER_KINDS", "FINISH_QUIET", "Leftovers", "Rig"]
 
 #: The kinds of leftovers, as ``Observer.allow`` names them.
 LEFTOVER_KINDS = ("threads", "children", "files", "maps")
+#: Seconds (before scaling) ``engine.finish()`` may go on without a sign of work through the
+#: rig's shim (a compiler running, or one more run) before the engine is taken to hang.  A
+#: correct finish waits for the compiler it has started (FINISH-1), and does little else.
+FINISH_QUIET = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,10 +136,22 @@ class Rig:
 
     @staticmethod
     def finish(engine: Any, seconds: float, what: str, *, hang: str | None = None,
+               busy: Callable[[], object] | None = None, quiet: float = 0.0,
                **kwargs: Any) -> None:
-        """``engine.finish(**kwargs)`` within ``deadline(seconds, what, hang=hang)``."""
-        with deadline(seconds, what, hang=hang):
+        """``engine.finish(**kwargs)`` within ``deadline(seconds, what, hang=hang,
+        busy=busy, quiet=quiet)``: given ``busy`` (as ``progress``), a finish that shows no
+        sign of work for ``quiet`` seconds ends sooner."""
+        with deadline(seconds, what, hang=hang, busy=busy, quiet=quiet):
             engine.finish(**kwargs)
+
+    def progress(self) -> object:
+        """What the engines visibly do through the shim: a new token whenever a compiler
+        runs or ran since the last call (for ``finish``'s ``busy``)."""
+        if self.shim is None:
+            return None
+        if self.shim.running():
+            return object()          # never equal: a running compiler is work
+        return len(self.shim.invocations())
 
     def new_threads(self) -> dict[int, str]:
         """Threads alive now that were not in the first snapshot."""
