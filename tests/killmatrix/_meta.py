@@ -75,13 +75,15 @@ def reference_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def patched_files(name: str, directory: Path = MUTANTS_DIR) -> list[str]:
-    """The mjit_ref files (relative paths) a mutant's module names: the files it patches."""
-    ref = reference_dir()
+def patched_files(name: str, directory: Path = MUTANTS_DIR, ref: Path | None = None,
+                  suffixes: tuple[str, ...] = (".py",)) -> list[str]:
+    """The files of ``ref`` (default: mjit_ref) a mutant's module names, relative paths: the
+    files it patches."""
+    ref = reference_dir() if ref is None else ref
     tree = ast.parse((directory / f"{name}.py").read_text())
     return sorted({node.value for node in ast.walk(tree)
                    if isinstance(node, ast.Constant) and isinstance(node.value, str)
-                   and node.value.endswith(".py") and "\n" not in node.value
+                   and node.value.endswith(suffixes) and "\n" not in node.value
                    and (ref / node.value).is_file()})
 
 

@@ -27,6 +27,8 @@ from ._run import PRESET, ROOT, SEED, SuiteRun
 ROW_FORMAT = 1
 DEFAULT_CACHE = ROOT / ".killmatrix"
 MODES = ("fast", "full")
+#: The row of the real C (the C mutants' reference), run over every area a C mutant names.
+CREFERENCE = "creference:cruby"
 
 
 def reference_areas() -> list[str]:
@@ -66,11 +68,40 @@ def reference_key(area: str, suite: str | None) -> str:
     return _digest(parts)
 
 
-def row_keys(names: list[str], areas: list[str]) -> dict[str, str]:
-    """Row id (``mutant:<name>``, ``reference:<file>``) -> key, for the current sources."""
+def cmutant_key(name: str, suite: str | None) -> str:
+    """Key of a C mutant's row: its module and the checkout's files it patches."""
+    from tests.cmatrix import CMUTANTS_DIR
+    from tests.cmutants import SEED_DIR
+    parts = _common(suite) + [b"cmutant", name.encode(), (CMUTANTS_DIR / f"{name}.py").read_bytes()]
+    for rel in patched_files(name, CMUTANTS_DIR, SEED_DIR, (".c", ".h")):
+        parts += [rel.encode(), (SEED_DIR / rel).read_bytes()]
+    return _digest(parts)
+
+
+def creference_key(suite: str | None, areas: list[str]) -> str:
+    """Key of the real C's row: the checkout's files and the areas it runs."""
+    from pytest_mjit.cruby._build import SOURCES
+    from tests.cmutants import SEED_DIR
+    parts = _common(suite) + [b"creference", ",".join(areas).encode()]
+    return _digest(parts + [(SEED_DIR / name).read_bytes() for name in SOURCES])
+
+
+def c_names() -> list[str]:
+    """The C mutants, when the CRuby checkout they patch is there."""
+    from tests.cmutants import SEED_DIR, all_cmutants
+    return all_cmutants() if SEED_DIR.is_dir() else []
+
+
+def row_keys(names: list[str], areas: list[str], cnames: list[str] = ()) -> dict[str, str]:
+    """Row id (``mutant:<name>``, ``reference:<file>``, ``cmutant:<name>``,
+    ``creference:cruby``) -> key, for the current sources."""
     suite = suite_hash()
     keys = {f"reference:{a}": reference_key(a, suite) for a in areas}
     keys.update({f"mutant:{n}": mutant_key(n, suite) for n in names})
+    if cnames:
+        from tests.cmatrix import areas_of
+        keys[CREFERENCE] = creference_key(suite, sorted({a for n in cnames for a in areas_of(n)}))
+        keys.update({f"cmutant:{n}": cmutant_key(n, suite) for n in cnames})
     return keys
 
 
@@ -125,15 +156,16 @@ def merged_reference(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(reference_facts(merged), areas=len(rows))
 
 
-def ref_failing(store: RowStore, keys: dict[str, str]) -> list[str]:
-    """Tests the fresh reference rows saw fail: a mutant's run deselects them."""
-    rows = [store.read(rid, key) for rid, key in keys.items() if rid.startswith("reference:")]
+def ref_failing(store: RowStore, keys: dict[str, str], kind: str = "reference") -> list[str]:
+    """Tests the fresh rows of ``kind`` (``reference``, ``creference``) saw fail: a mutant's
+    run deselects them."""
+    rows = [store.read(rid, key) for rid, key in keys.items() if rid.startswith(kind + ":")]
     return merged_reference([r for r in rows if r])["failing_tests"] if any(rows) else []
 
 
 def merge(store: RowStore, keys: dict[str, str], old: dict[str, Any]) -> dict[str, Any]:
     """The matrix (docs/mutants.json) from every fresh row; the C mutants' part of ``old``
-    (written by python -m tests.cmatrix) is kept as it is."""
+    is kept unless C rows are fresh (see merge_c)."""
     refs = [r for rid, key in keys.items() if rid.startswith("reference:")
             for r in [store.read(rid, key)] if r]
     reference = merged_reference(refs)
@@ -146,7 +178,7 @@ def merge(store: RowStore, keys: dict[str, str], old: dict[str, Any]) -> dict[st
         if row is None:
             missing = SuiteRun(None, False, 0.0, {}, "no current row: run the kill matrix")
             mutants[name] = dict(mutant_entry(name, missing, reference), outcome="NOT RUN",
-                                 cc=None, mode=None)
+                                 cc=None, mode="-")
             continue
         entry = dict(mutant_entry(name, run_of(row), reference), cc=row["cc"],
                      mode=row["mode"])
@@ -159,5 +191,30 @@ def merge(store: RowStore, keys: dict[str, str], old: dict[str, Any]) -> dict[st
     matrix = dict(preset=PRESET, seed=SEED, references=dict(kept, gcc=reference),
                   mutants=mutants,
                   **{k: old[k] for k in ("cmutants", "cmutants_not_caught") if k in old})
+    merge_c(store, keys, matrix)
     matrix.update(matrix_facts(matrix))
     return matrix
+
+
+def merge_c(store: RowStore, keys: dict[str, str], matrix: dict[str, Any]) -> None:
+    """Put the fresh C rows into ``matrix``; a C mutant without a fresh row keeps its entry
+    (the C rows run only when tests/killmatrix/cmutants.py is named)."""
+    from tests import cmatrix
+    cnames = sorted(rid.partition(":")[2] for rid in keys if rid.startswith("cmutant:"))
+    ref_row = store.read(CREFERENCE, keys[CREFERENCE]) if CREFERENCE in keys else None
+    rows = {n: store.read(f"cmutant:{n}", keys[f"cmutant:{n}"]) for n in cnames}
+    if ref_row is None and not any(rows.values()):
+        return
+    references = matrix["references"]
+    if ref_row is not None:
+        references["cruby-gcc"] = merged_reference([ref_row])
+    reference = references.get("cruby-gcc") or merged_reference([])
+    cmutants = {n: m for n, m in (matrix.get("cmutants") or {}).items() if n in cnames}
+    for name, row in rows.items():
+        if row is not None:
+            cmutants[name] = dict(mutant_entry(name, run_of(row), reference,
+                                               cmatrix.CMUTANTS_DIR), cc=row["cc"],
+                                  mode=row["mode"], areas=cmatrix.areas_of(name),
+                                  gap=cmatrix.gap_reason(name))
+    matrix["cmutants"] = dict(sorted(cmutants.items()))
+    matrix["cmutants_not_caught"] = cmatrix.not_caught(cmutants)

@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,20 @@ SEED = 1
 PRESET = "quick"
 #: Seconds pytest gets after SIGINT to write its report before the group is killed.
 INTERRUPT_GRACE = 10.0
-#: Environment of an enclosing pytest (or xdist worker) that the suite's process must not see.
 #: How the suite's report begins the reason of a test it expected and never saw run.
 NEVER_RAN = "the test never completed its call phase"
-_OUTER_ENV = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")
+#: Environment of an enclosing pytest (or xdist worker) that the suite's process must not see;
+#: and PYTHONDONTWRITEBYTECODE, which would make every run compile (and assertion-rewrite)
+#: pytest, hypothesis and the suite again: seconds each, most of a fast row's time.
+_OUTER_ENV = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "PYTHONDONTWRITEBYTECODE")
+#: Where the suite's processes keep their bytecode instead (never in the source tree).
+PYCACHE = Path(tempfile.gettempdir()) / f"mjit-killmatrix-pycache-{os.getuid()}"
+
+
+def suite_env() -> dict[str, str]:
+    """The environment of the suite's process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTER_ENV)}
+    return dict(env, PYTHONPYCACHEPREFIX=str(PYCACHE))
 
 
 def suite_command(engine: str, report: Path, cc: str | None,
@@ -80,8 +91,11 @@ def running_test(log_text: str) -> str | None:
 
 def idle_limit(nodeid: str | None, idle: float) -> float:
     """Seconds of silence allowed while ``nodeid`` runs: a protocol machine explores for
-    minutes without printing, any other test gets ``idle``."""
-    return max(idle, 600.0) if nodeid and "protocol_machine" in nodeid else idle
+    minutes without printing, any other test gets ``idle``; start-up and the session's end
+    (no test running) get at least a minute."""
+    if nodeid is None:
+        return max(idle, 60.0)
+    return max(idle, 600.0) if "protocol_machine" in nodeid else idle
 
 
 def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
@@ -92,11 +106,10 @@ def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
     log_path = report.with_suffix(".log")
     start = time.monotonic()
     timed_out, hung = False, None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTER_ENV)}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(suite_command(engine, report, cc, tests, extra), cwd=ROOT,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=env)
+                                start_new_session=True, env=suite_env())
         try:
             size, changed = -1, start
             while proc.poll() is None:

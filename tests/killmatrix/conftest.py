@@ -38,15 +38,17 @@ class Settings:
     fresh: frozenset[str]
     #: tests that fail against the reference engine: mutant runs deselect them
     ref_failing: tuple[str, ...]
+    #: tests that fail against the real C: C mutant runs deselect them
+    cref_failing: tuple[str, ...] = ()
 
     def to_input(self) -> dict[str, Any]:
         return dict(dataclasses.asdict(self), fresh=sorted(self.fresh),
-                    ref_failing=list(self.ref_failing))
+                    ref_failing=list(self.ref_failing), cref_failing=list(self.cref_failing))
 
     @classmethod
     def from_input(cls, data: dict[str, Any]) -> Settings:
         return cls(data["mode"], data["idle"], data["timeout"], frozenset(data["fresh"]),
-                   tuple(data["ref_failing"]))
+                   tuple(data["ref_failing"]), tuple(data["cref_failing"]))
 
 
 @dataclasses.dataclass
@@ -101,13 +103,14 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     cache = config.getoption("km_cache")
     store = _rows.RowStore(Path(cache).resolve() if cache else _rows.DEFAULT_CACHE)
-    keys = _rows.row_keys(mutant_names(), _rows.reference_areas())
+    keys = _rows.row_keys(mutant_names(), _rows.reference_areas(), _rows.c_names())
     mode = "full" if config.getoption("km_full") else "fast"
     fresh = frozenset() if config.getoption("km_force") else frozenset(
         rid for rid, key in keys.items() if store.fresh(rid, key, mode))
     config.stash[SETTINGS] = Settings(mode, config.getoption("km_idle"),
                                       config.getoption("km_timeout"), fresh,
-                                      tuple(_rows.ref_failing(store, keys)))
+                                      tuple(_rows.ref_failing(store, keys)),
+                                      tuple(_rows.ref_failing(store, keys, "creference")))
     config.stash[CONTROLLER] = Controller(store, keys, docs=not config.getoption("km_no_docs"))
     _CONTROLLERS.append(config.stash[CONTROLLER])
 
@@ -126,11 +129,16 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def row_id(item: pytest.Item) -> str | None:
-    """The row an item of matrix.py runs (``mutant:<name>``, ``reference:<file>``)."""
+    """The row an item runs (``mutant:<name>``, ``reference:<file>``, ``cmutant:<name>``,
+    ``creference:cruby``)."""
     params = getattr(getattr(item, "callspec", None), "params", {})
     if "name" in params:
         return f"mutant:{params['name']}"
-    return f"reference:{params['area']}" if "area" in params else None
+    if "cname" in params:
+        return f"cmutant:{params['cname']}"
+    if "area" in params:
+        return f"reference:{params['area']}"
+    return _rows.CREFERENCE if getattr(item, "originalname", "") == "test_creference" else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
