@@ -96,7 +96,9 @@ the reference engine, each running the suite in a pytest process of its own.  Ro
 in `.killmatrix/` (`--km-cache=DIR`), keyed by the mutant's module, the mjit_ref files it
 patches and the suite hash; a session runs only stale rows (`--km-force` runs them all) and
 its controller rewrites this file and `docs/mutants.json` from every cached row at the end.
-A run whose log shows no progress for a minute is killed (a protocol machine gets ten).
+A run whose log shows no progress for 50 s (`--km-idle`) is killed, SIGINT and then, 10 s
+later, SIGKILL: a mutant that hangs costs at most a minute, and the test it hung in counts as
+UNRESOLVED (hung). A protocol machine may stay silent for ten minutes.
 
     python3 -m pytest tests/killmatrix/matrix.py -n 2                # fast rows
     python3 -m pytest tests/killmatrix/matrix.py -n 2 --km-full      # full rows

@@ -76,8 +76,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"where rows are kept (default {_rows.DEFAULT_CACHE.name}/ in the "
                          "repository)")
     group.addoption("--km-force", action="store_true", help="run fresh rows again too")
-    group.addoption("--km-idle", type=float, default=60.0, metavar="S",
-                    help="kill a run whose log shows no progress for S seconds (default 60)")
+    group.addoption("--km-idle", type=float, default=50.0, metavar="S",
+                    help="kill a run whose log shows no progress for S seconds (default 50)")
     group.addoption("--km-timeout", type=float, default=900.0, metavar="S",
                     help="seconds one run of the suite may take (default 900)")
     group.addoption("--km-no-docs", action="store_true",
@@ -166,8 +166,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if controller is not None:
         data = json.loads(str(row))
         rid = f"{data['kind']}:{data['name']}"
-        controller.store.write(rid, controller.keys[rid], data)
-        controller.written.append(rid)
+        if rid in controller.keys:      # a worker with other sources may send unknown rows
+            controller.store.write(rid, controller.keys[rid], data)
+            controller.written.append(rid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -176,20 +177,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.config.stash[SETTINGS].fresh:
         session.exitstatus = pytest.ExitCode.OK     # every selected row was fresh
-    if not controller.docs or session.config.option.collectonly:
+    if session.config.option.collectonly:
         return
     old = json.loads(MATRIX_JSON.read_text()) if MATRIX_JSON.exists() else {}
-    from tests.killmatrix._doc import markdown
     matrix = _rows.merge(controller.store, controller.keys, old)
-    MATRIX_JSON.parent.mkdir(exist_ok=True)
-    MATRIX_JSON.write_text(json.dumps(matrix, indent=1) + "\n")
-    MATRIX_MD.write_text(markdown(matrix))
     mutants = matrix["mutants"]
-    session.config.stash[SUMMARY] = (
-        f"kill matrix: {len(controller.written)} row(s) run, "
-        f"{len(mutants) - len(matrix['not_caught'])} of {len(mutants)} mutants caught; "
-        f"not caught: {', '.join(matrix['not_caught']) or 'none'}; wrote "
-        f"{MATRIX_MD.relative_to(_rows.ROOT)} and {MATRIX_JSON.relative_to(_rows.ROOT)}")
+    summary = (f"kill matrix: {len(controller.written)} row(s) run, "
+               f"{len(mutants) - len(matrix['not_caught'])} of {len(mutants)} mutants caught; "
+               f"not caught: {', '.join(matrix['not_caught']) or 'none'}")
+    if controller.docs:
+        from tests.killmatrix._doc import markdown
+        MATRIX_JSON.parent.mkdir(exist_ok=True)
+        MATRIX_JSON.write_text(json.dumps(matrix, indent=1) + "\n")
+        MATRIX_MD.write_text(markdown(matrix))
+        summary += (f"; wrote {MATRIX_MD.relative_to(_rows.ROOT)} and "
+                    f"{MATRIX_JSON.relative_to(_rows.ROOT)}")
+    session.config.stash[SUMMARY] = summary
 
 
 SUMMARY = pytest.StashKey[str]()
