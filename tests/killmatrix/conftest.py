@@ -182,9 +182,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     old = json.loads(MATRIX_JSON.read_text()) if MATRIX_JSON.exists() else {}
     matrix = _rows.merge(controller.store, controller.keys, old)
     mutants = matrix["mutants"]
+    not_run = [n for n, m in mutants.items() if m["outcome"] == "NOT RUN"]
+    missed = [n for n in matrix["not_caught"] if n not in not_run]
     summary = (f"kill matrix: {len(controller.written)} row(s) run, "
                f"{len(mutants) - len(matrix['not_caught'])} of {len(mutants)} mutants caught; "
-               f"not caught: {', '.join(matrix['not_caught']) or 'none'}")
+               f"not caught: {', '.join(missed) or 'none'}"
+               + (f"; {len(not_run)} without a current row" if not_run else "")
+               + (f"; C mutants not caught: {', '.join(matrix['cmutants_not_caught']) or 'none'}"
+                  if matrix.get("cmutants") else ""))
     if controller.docs:
         from tests.killmatrix._doc import markdown
         MATRIX_JSON.parent.mkdir(exist_ok=True)
