@@ -101,6 +101,7 @@ later, SIGKILL: a mutant that hangs costs at most a minute, and the test it hung
 UNRESOLVED (hung). A protocol machine may stay silent for ten minutes.
 
     python3 -m pytest tests/killmatrix/matrix.py -n 2                # fast rows
+    python3 -m pytest tests/killmatrix/matrix.py -n 4                # 2 cores: rows mostly wait
     python3 -m pytest tests/killmatrix/matrix.py -n 2 --km-full      # full rows
     python3 -m pytest tests/killmatrix/matrix.py -n 2 -k no_compaction   # one row
     python3 -m pytest tests/killmatrix/matrix.py --tx 2*popen//python=python3 --dist load
