@@ -219,3 +219,34 @@ def test_an_unwritable_directory_is_a_start_up_error(pytester, monkeypatch):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert errors(result) == [f"ERROR: PYTEST_MJIT_EXAMPLE_DB={blocker / 'db'}: cannot create "
                               "the directory (Not a directory)"]
+
+
+def test_the_fuzz_target_runs_the_chosen_engine_with_its_own_key(monkeypatch, tmp_path):
+    """``pytest_mjit.machines.fuzz_target`` (for HypoFuzz, docs/campaigns.md) builds the
+    machines of the engine the environment names: the mutant's is found from the seed the
+    campaign test uses, and the example database becomes the default one."""
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.internal.reflection import function_digest
+    from hypothesis.stateful import get_state_machine_test
+    monkeypatch.setenv("PYTEST_MJIT_ENGINE", f"tests.mutants.{MUTANT}:create_engine")
+    monkeypatch.setenv("PYTEST_MJIT_PRESET", "quick")
+    monkeypatch.setenv("PYTEST_MJIT_EXAMPLE_DB", str(tmp_path / "db"))
+    profile = settings.get_current_profile_name()
+    monkeypatch.delitem(sys.modules, "pytest_mjit.machines.fuzz_target", raising=False)
+    try:
+        from pytest_mjit.machines import fuzz_target
+        assert str(settings().database) == str(parse_example_db(str(tmp_path / "db")).open())
+        cls = fuzz_target.TestProtocolMachine.runTest._hypothesis_state_machine_class
+        assert function_digest(cls) != function_digest(
+            fuzz_target.TestProtocolMachineFreeRunning.runTest._hypothesis_state_machine_class)
+        test = get_state_machine_test(cls, settings=settings(
+            max_examples=10, stateful_step_count=10, database=None, phases=[Phase.generate],
+            deadline=None, suppress_health_check=list(HealthCheck)))
+        with pytest.raises(Exception, match=r"\[COPYJOB-1\]"):
+            hypothesis.seed(SEED)(test)()
+    finally:
+        settings.load_profile(profile)
+        module = sys.modules.pop("pytest_mjit.machines.fuzz_target", None)
+        if module is not None:
+            shutil.rmtree(module._WORK, ignore_errors=True)
