@@ -22,6 +22,7 @@ from .._presets import DEFAULT_PRESET, PRESETS, Preset
 from .._shim import CompilerShim, build_shim
 from .._watchdog import GRACE
 from ..host import Host, write_header
+from ._campaign import Campaign
 
 __all__ = ["RigConfig", "Rig", "FINISH_SECONDS", "LEFTOVER_GRACE"]
 
@@ -52,8 +53,8 @@ class RigConfig:
     #: the engine's name in the example database's keys (``--mjit-engine``); None: the
     #: factory's module and name
     engine: str | None = None
-    #: the run's ``--mjit-campaign`` and ``--mjit-example-db`` (``_campaign.Campaign``)
-    campaign: Any = None
+    #: the run's ``--mjit-campaign`` and ``--mjit-example-db``
+    campaign: Campaign | None = None
 
     @property
     def engine_name(self) -> str:
@@ -66,7 +67,7 @@ class RigConfig:
     @classmethod
     def from_session(cls, session: Any, work_dir: Path,
                      factory: Callable[[Any, Options], Any] | None = None,
-                     campaign: Any = None) -> "RigConfig":
+                     campaign: Campaign | None = None) -> "RigConfig":
         """Build from the plugin's session (``pytest_mjit._fixtures.session_of(config)``);
         ``factory`` replaces the run's engine (the project's tests pass mutants here)."""
         s = session.settings

@@ -140,27 +140,25 @@ def run_machine(config: RigConfig, *, controlled: bool = True, max_examples: int
                       database=(database, key))
     else:
         run = _rounds(config, controlled, max_examples, step_count, seed, database, key,
-                      campaign.seconds)
+                      campaign.seconds, campaign.seed, campaign.worker)
     run.campaign = campaign.describe()
     return run
 
 
 def _rounds(config: RigConfig, controlled: bool, max_examples: int | None,
             step_count: int | None, seed: int | None, database: Any, key: bytes,
-            seconds: float) -> MachineRun:
+            seconds: float, run_seed: int, worker: int) -> MachineRun:
     """Searches from seed after seed until ``seconds`` are spent or one fails; each round
     first replays what the database holds (what other workers found meanwhile).  A round is
     cut to the examples that fit in the time left, at the rate of the round before."""
-    campaign = config.campaign
-    assert campaign is not None
-    base = seed if seed is not None else campaign.seed
+    base = seed if seed is not None else run_seed
     size = max_examples or config.preset.max_examples
     end = time.monotonic() + seconds
     total: MachineRun | None = None
     n = 0
     while True:
         run = _search(config, controlled, size, step_count, None,
-                      round_seed(base, campaign.worker, n), database=(database, key))
+                      round_seed(base, worker, n), database=(database, key))
         total = run if total is None else _merge(total, run)
         n += 1
         left = end - time.monotonic()
