@@ -147,6 +147,7 @@ def test_a_failure_found_by_one_worker_is_replayed_by_another(request, tmp_path,
     assert "1 failed" in out, out[-3000:]
     assert "replayed the example database (nothing generated)" in out, out[-3000:]
     assert "failed clause(s): COPYJOB-1" in out, out[-3000:]
+    assert "steps (not shrunk):" in out, out[-3000:]
     assert "called off the main thread" in out, out[-3000:]
 
 

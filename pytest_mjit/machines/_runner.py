@@ -51,6 +51,7 @@ class MachineRun:
     replay: str | None = None      #: value for --mjit-replay
     rounds: int = 1                #: searches run (a campaign runs several)
     campaign: str = ""             #: how the run searched, when a campaign or database shaped it
+    shrunk: bool = True            #: False when the failing steps are as replayed, not shrunk
 
     @property
     def failed(self) -> bool:
@@ -99,7 +100,7 @@ class MachineRun:
             # A flaky failure: what the first run saw, which the replay did not reproduce.
             lines.append(f"  seen: {type(sub).__name__}: {str(sub).splitlines()[0][:400]}")
         lines += [f"  first failures of the search: {f}" for f in self.seen[:3]]
-        lines += ["", "steps (shrunk):"]
+        lines += ["", "steps (shrunk):" if self.shrunk else "steps (not shrunk):"]
         lines += [f"  {n}. {s}" for n, s in enumerate(self.failing_steps, 1)]
         lines += ["", "trace (one lane per thread):", self.trace, ""]
         lines.append(f"replay: --mjit-replay={self.replay}" if self.replay else
@@ -228,7 +229,8 @@ def _search(config: RigConfig, controlled: bool, max_examples: int | None,
                      seconds=time.monotonic() - start, uncontrolled=_uncontrolled(cls),
                      compiles=cls.compiles, unloads=cls.unloads,
                      full_cache_steps=cls.full_cache_steps, seen=list(cls.failures_seen),
-                     error=error, report="\n".join(map(str, reported + _notes(error))))
+                     error=error, report="\n".join(map(str, reported + _notes(error))),
+                     shrunk=Phase.shrink in phases)
     if error is not None:
         last = cls.last
         if last is not None:
