@@ -22,6 +22,7 @@ from .._rig import FINISH_QUIET, Leftovers, Rig
 from .._shim import build_shim
 from .._watchdog import GRACE
 from ..host import write_header
+from ._campaign import Campaign
 
 __all__ = ["RigConfig", "ExampleRig", "FINISH_SECONDS", "LEFTOVER_GRACE"]
 
@@ -49,17 +50,32 @@ class RigConfig:
     max_cache_size: int = 10
     #: the session's watchdog process (``_watchdog.Watchdog``), armed for each example
     watchdog: Any = None
+    #: the engine's name in the example database's keys (``--mjit-engine``); None: the
+    #: factory's module and name
+    engine: str | None = None
+    #: the run's ``--mjit-campaign`` and ``--mjit-example-db``
+    campaign: Campaign | None = None
+
+    @property
+    def engine_name(self) -> str:
+        """What names this config's engine across processes and machines."""
+        if self.engine is not None:
+            return self.engine
+        f = self.factory
+        return f"{getattr(f, '__module__', '?')}:{getattr(f, '__qualname__', type(f).__name__)}"
 
     @classmethod
     def from_session(cls, session: Any, work_dir: Path,
-                     factory: Callable[[Any, Options], Any] | None = None) -> "RigConfig":
+                     factory: Callable[[Any, Options], Any] | None = None,
+                     campaign: Campaign | None = None) -> "RigConfig":
         """Build from the plugin's session (``pytest_mjit._fixtures.session_of(config)``);
         ``factory`` replaces the run's engine (the project's tests pass mutants here)."""
         s = session.settings
         return cls(factory=factory or s.factory, cc=s.cc, cc_family=s.cc_family,
                    cc_version=s.cc_version, shim_binary=session.shim_binary(),
                    header_file=session.header_file(), work_dir=Path(work_dir), preset=s.preset,
-                   watchdog=session.watchdog)
+                   watchdog=session.watchdog, engine=None if factory else s.engine_spec,
+                   campaign=campaign)
 
     @classmethod
     def standalone(cls, factory: Callable[[Any, Options], Any], cc: str | None,
@@ -78,6 +94,7 @@ class RigConfig:
         changes: dict[str, Any] = {}
         if factory is not None:
             changes["factory"] = factory
+            changes["engine"] = None
         if preset is not None:
             changes["preset"] = _preset(preset)
         return dataclasses.replace(self, **changes)
