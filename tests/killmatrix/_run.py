@@ -16,7 +16,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,9 @@ NEVER_RAN = "the test never completed its call phase"
 #: and PYTHONDONTWRITEBYTECODE, which would make every run compile (and assertion-rewrite)
 #: pytest, hypothesis and the suite again: seconds each, most of a fast row's time.
 _OUTER_ENV = ("PYTEST_XDIST_", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "PYTHONDONTWRITEBYTECODE")
-#: Where the suite's processes keep their bytecode instead (never in the source tree).
-PYCACHE = Path(tempfile.gettempdir()) / f"mjit-killmatrix-pycache-{os.getuid()}"
+#: Where the suite's processes keep their bytecode instead: the checkout's ignored kill-matrix
+#: directory (on whichever machine runs the row), never beside the sources nor in /tmp.
+PYCACHE = ROOT / ".killmatrix" / "pycache"
 
 
 def suite_env() -> dict[str, str]:
