@@ -88,16 +88,50 @@ def wait_event(event: threading.Event, timeout: float, what: str, *,
 # -- the stack of deadlines -----------------------------------------------------------------
 
 class _Bound:
-    """One open ``deadline()`` block."""
+    """One open ``deadline()`` block.  With ``busy``, it ends at the first check (every
+    ``quiet`` seconds) that finds ``busy()`` unchanged, ``limit`` seconds after it opened at
+    the latest."""
 
-    __slots__ = ("end", "limit", "what", "extra", "fired")
+    __slots__ = ("end", "limit", "what", "extra", "fired", "busy", "quiet", "token", "last")
 
-    def __init__(self, limit: float, what: str, extra: Callable[[], str] | None) -> None:
-        self.end = time.monotonic() + limit
+    def __init__(self, limit: float, what: str, extra: Callable[[], str] | None,
+                 busy: Callable[[], object] | None = None, quiet: float = 0.0) -> None:
+        now = time.monotonic()
+        self.last = now + limit
         self.limit = limit
         self.what = what
         self.extra = extra
         self.fired = False
+        self.busy = busy if busy is not None and 0 < quiet < limit else None
+        self.quiet = quiet
+        self.token = _token(self.busy)
+        self.end = now + quiet if self.busy is not None else self.last
+
+    def renewed(self, now: float) -> bool:
+        """At expiry: whether ``busy()`` changed since the last check (then the block gets
+        another ``quiet`` seconds, up to its limit)."""
+        if self.busy is None or self.end >= self.last:
+            return False
+        token = _token(self.busy)
+        if token == self.token:
+            return False
+        self.token, self.end = token, min(now + self.quiet, self.last)
+        return True
+
+    def message(self) -> str:
+        if self.busy is not None and self.end < self.last:
+            return (f"deadline of {self.limit:.1f}s cut after {self.quiet:.1f}s without a sign "
+                    f"of work: {self.what}")
+        return f"deadline of {self.limit:.1f}s expired: {self.what}"
+
+
+def _token(busy: Callable[[], object] | None) -> object:
+    if busy is None:
+        return None
+    try:
+        return busy()
+    except Exception as exc:   # harness state only; a failure to read it is no progress
+        return repr(exc)
 
 
 class _Stack:
@@ -169,7 +203,8 @@ class _Stack:
 
     def _expire(self) -> None:
         now = time.monotonic()
-        due = [b for b in self.bounds if not b.fired and b.end <= now + 0.0005]
+        due = [b for b in self.bounds if not b.fired and b.end <= now + 0.0005
+               and not b.renewed(now)]
         foreign = self.foreign_end is not None and self.foreign_end <= now + 0.0005
         for b in due:
             b.fired = True
@@ -179,7 +214,7 @@ class _Stack:
         if due:
             # several at once: the outermost names the bound that the test broke
             first = due[0]
-            raise _expired(f"deadline of {first.limit:.1f}s expired: {first.what}", first.extra)
+            raise _expired(first.message(), first.extra)
         if foreign and callable(self.previous):
             self.previous(signal.SIGALRM, None)
 
@@ -195,13 +230,16 @@ os.register_at_fork(after_in_child=_STACK.reset)
 
 @contextlib.contextmanager
 def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None, *,
-             outer: bool = False, hang: str | None = None) -> Iterator[None]:
+             outer: bool = False, hang: str | None = None,
+             busy: Callable[[], object] | None = None, quiet: float = 0.0) -> Iterator[None]:
     """Raise ``DeadlineExceeded`` in the main thread if the block outlasts ``scale(seconds)``,
     or an enclosing ``deadline`` ends first.  Blocks nest (see the module docstring).  Once the
     engine is known to hang (``_hangs``), ``seconds`` is cut short (less so when ``outer``: the
     bound of a whole test phase or example).  With ``hang`` (an engine call, as
     ``"engine.finish()"``), a block that ends in ``DeadlineExceeded`` makes the engine known
-    to hang (``_hangs.note(hang)``).
+    to hang (``_hangs.note(hang)``).  With ``busy`` (a token of what the engine is visibly
+    doing, as its compiler runs, read from the harness's own state), the block ends sooner:
+    at the first check, every ``quiet`` seconds, that finds the token unchanged.
 
     Main thread only.  On expiry the handler formats every thread's stack and ``extra()``,
     which must be the harness's own state: nothing that calls the engine, which could block
@@ -211,7 +249,7 @@ def deadline(seconds: float, what: str, extra: Callable[[], str] | None = None, 
                         "(bound a helper thread's waits with wait_for or join it with a timeout)")
     seconds, why = _hangs.cut(seconds, _hangs.PHASE_AFTER_HANG if outer else _hangs.AFTER_HANG)
     what = f"{what} ({why})" if why else what
-    bound = _Bound(scale(seconds), what, extra)
+    bound = _Bound(scale(seconds), what, extra, busy, scale(quiet))
     try:
         try:
             _STACK.push(bound)

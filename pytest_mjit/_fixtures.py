@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,16 @@ from typing import Any
 import pytest
 
 from . import _hangs
-from ._deadline import DeadlineExceeded, deadline, scale
+from ._deadline import DeadlineExceeded, scale
 from ._engine_check import call_bounded
 from ._errors import MjitError
-from ._observe import Observer, child_processes, python_threads
+from ._observe import Observer
 from ._options import Options
+from ._rig import FINISH_QUIET, Rig
 from ._run_end import exit_guard
-from ._session import MjitSession, make_host
+from ._session import MjitSession
 from ._shim import CompilerShim
-from ._strays import MARKER_ENV, Places, foreign_maps, marked_processes, new_marker
+from ._strays import MARKER_ENV, Places, foreign_maps, new_marker
 from ._text import clean
 
 __all__ = ["MjitTest", "session_of", "mjit_tmpdir", "mjit_cc", "mjit_options", "mjit_start",
@@ -49,13 +49,21 @@ def session_of(config: pytest.Config) -> MjitSession:
 
 
 class MjitTest:
-    """Per-test record: the engines and hosts started, for teardown and failure reports."""
+    """Per-test record: the test's rig (its engines, hosts and shim), for teardown and failure
+    reports."""
 
     def __init__(self) -> None:
-        self.started: list[tuple[Any, Any, Options]] = []
-        self.shim: CompilerShim | None = None
+        self.rig: Rig | None = None
         #: the first harness deadline that expired in the test (its engine may be stuck)
         self.stuck: str | None = None
+
+    @property
+    def started(self) -> list[tuple[Any, Any, Options]]:
+        return self.rig.started if self.rig is not None else []
+
+    @property
+    def shim(self) -> CompilerShim | None:
+        return self.rig.shim if self.rig is not None else None
 
     def stats(self) -> str:
         """Every engine's ``stats()``, each bounded by STATS_TIMEOUT (an engine that hangs in
@@ -73,13 +81,8 @@ class MjitTest:
         return "\n".join(lines)
 
     def release_all(self) -> None:
-        if self.shim is not None:
-            self.shim.release_all()
-        for host, _engine, _opts in self.started:
-            try:
-                host.release_all()
-            except Exception:
-                pass
+        if self.rig is not None:
+            self.rig.release_all()
 
 
 def _test(request: pytest.FixtureRequest) -> MjitTest:
@@ -88,60 +91,42 @@ def _test(request: pytest.FixtureRequest) -> MjitTest:
 
 @pytest.fixture
 def _mjit_guard(request: pytest.FixtureRequest, tmp_path: Path):
-    """Snapshot before the test; after it, fail naming every leftover of the test."""
+    """The test's rig, snapshot before the test; after it, fail naming every leftover of the
+    test (the rig's diff, and strays beside its tmp dir)."""
     test = _test(request)
-    threads, children = python_threads(), {c.pid for c in child_processes()}
-    observer = Observer(tmp_path / "jit", lambda: test.started[0][0] if test.started else None)
-    session_of(request.config).watchdog.remove_on_crash(str(observer.tmp_dir))
-    maps_before, places = observer.maps(), Places()
     marker, previous = new_marker(), os.environ.get(MARKER_ENV)
     os.environ[MARKER_ENV] = marker
     try:
+        rig = test.rig = Rig(tmp_path / "jit", marker=marker, maps_under=tmp_path)
+        observer = rig.observer
+        session_of(request.config).watchdog.remove_on_crash(str(observer.tmp_dir))
+        places = Places()
         yield observer
-        leaks = _leftovers(test, observer, threads, children, maps_before, tmp_path, marker)
+        left = rig.leftovers(LEAK_GRACE)
     finally:
         if previous is None:
             os.environ.pop(MARKER_ENV, None)
         else:
             os.environ[MARKER_ENV] = previous
-    leaks += _strays(observer, places, maps_before, tmp_path)
+    leaks = _leftovers(test, rig, left)
+    leaks += _strays(observer, places, rig.before.maps, tmp_path)
     if leaks:
         pytest.fail("the test left behind:\n" + "\n".join(leaks), pytrace=False)
 
 
-def _leftovers(test, observer, threads, children, maps_before, tmp_path, marker) -> list[str]:
-    allowed = observer.allowed
-    end = time.monotonic() + scale(_hangs.grace(LEAK_GRACE))   # a hung engine's threads stay
-    while True:
-        new_threads = {i: n for i, n in python_threads().items() if i not in threads}
-        new_children = {c for c in child_processes() if c.pid not in children}
-        # grandchildren and re-parented daemons: anything started under this test's marker
-        pids = {c.pid for c in new_children}
-        new_children |= {c for c in marked_processes(marker)
-                         if c.pid not in pids and c.pid not in children}
-        if (not new_threads and not new_children) or time.monotonic() >= end:
-            break
-        time.sleep(0.005)
-    leaks = []
-    if new_threads and "threads" not in allowed:
-        exit_guard.suspects.update(new_threads)
-        leaks.append("threads: " + ", ".join(sorted(new_threads.values())))
-    if new_children and "children" not in allowed:
-        leaks.append("child processes: " + ", ".join(
-            f"{c.pid} [{c.state}] {' '.join(c.cmdline[:3])}" for c in sorted(new_children,
-                                                                          key=lambda c: c.pid)))
-        _reap(new_children)
-    maps = {m for m in observer.maps(tmp_path) if m not in maps_before}
-    if maps and "maps" not in allowed:
-        leaks.append("mapped libraries: " + ", ".join(
-            m.path + (" (deleted)" if m.deleted else "") for m in sorted(maps, key=str)))
-    keep = any(opts.save_temps for _h, _e, opts in test.started)
-    files = observer.files()
-    if files and not keep and "files" not in allowed:
-        leaks.append(f"files in {observer.tmp_dir}: " + ", ".join(sorted(files)))
-        # named above; an engine that cannot be finished leaves them to nobody else
-        shutil.rmtree(observer.tmp_dir, ignore_errors=True)
-    return leaks
+def _leftovers(test: MjitTest, rig: Rig, left) -> list[str]:
+    """The lines naming ``left`` (but what the test allowed); leftover processes are killed,
+    and files removed: an engine that cannot be finished leaves them to nobody else."""
+    allowed = set(rig.observer.allowed)
+    if any(opts.save_temps for _h, _e, opts in test.started):
+        allowed.add("files")
+    found = dict(left.items(allowed))
+    if "threads" in found:
+        exit_guard.suspects.update(left.threads)
+    rig.close(reap=left.children if "children" in found else ())
+    if "files" in found:
+        shutil.rmtree(rig.tmp_dir, ignore_errors=True)
+    return list(found.values())
 
 
 def _strays(observer: Observer, places: Places, maps_before, tmp_path: Path) -> list[str]:
@@ -155,16 +140,6 @@ def _strays(observer: Observer, places: Places, maps_before, tmp_path: Path) -> 
         leaks.append("libraries mapped from outside the tmp dir: "
                      + ", ".join(sorted(m.path for m in foreign)))
     return leaks
-
-
-def _reap(children) -> None:
-    for child in children:
-        try:
-            if child.state != "Z":
-                os.kill(child.pid, 9)
-            os.waitpid(child.pid, 0)
-        except (ProcessLookupError, ChildProcessError, PermissionError):
-            pass
 
 
 @pytest.fixture
@@ -188,9 +163,10 @@ def mjit_cc(request: pytest.FixtureRequest, tmp_path: Path,
         # Every later test would fail the same way: one error, and the run stops.
         request.session.shouldstop = str(exc)
         raise
-    shim = CompilerShim(binary, tmp_path / "cc", settings.cc, settings.cc_family,
+    rig = _test(request).rig
+    assert rig is not None     # _mjit_guard made it
+    shim = rig.add_shim(binary, tmp_path / "cc", settings.cc, settings.cc_family,
                         settings.cc_version)
-    _test(request).shim = shim
     yield shim
     shim.release_all()
     try:
@@ -230,12 +206,11 @@ class Starter:
 
     def __call__(self, **overrides: Any) -> tuple[Any, Any]:
         options = self.options.replace(**overrides) if overrides else self.options
-        host = make_host(options, self._session.header_file())
-        engine = self._session.settings.factory(host, options)
-        self._session.record_engine(engine)      # checked like the start-up engine
-        self._test.started.append((host, engine, options))
-        host.attach(engine)
-        engine.init()
+        rig = self._test.rig
+        assert rig is not None     # _mjit_guard made it
+        host = rig.host(options, self._session.header_file())
+        # checked like the start-up engine
+        engine = rig.start(host, self._session.settings.factory, self._session.record_engine)
         return host, engine
 
     def finish_all(self) -> None:
@@ -247,10 +222,12 @@ class Starter:
         if self._test.stuck and not _hangs.first():
             seconds = STUCK_FINISH_TIMEOUT
             what += f" (cut to {seconds:g}s (before scaling): {self._test.stuck})"
-        for _host, engine, _opts in reversed(self._test.started):
+        rig = self._test.rig
+        assert rig is not None     # _mjit_guard made it
+        for _host, engine, _opts in reversed(rig.started):
             try:
-                with deadline(seconds, what, hang="engine.finish()"):
-                    engine.finish()
+                rig.finish(engine, seconds, what, hang="engine.finish()", busy=rig.progress,
+                           quiet=FINISH_QUIET)
             except DeadlineExceeded as exc:
                 expired = expired or exc
                 self._test.release_all()

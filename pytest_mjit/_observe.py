@@ -171,12 +171,16 @@ class Snapshot:
             maps_removed=sorted(self.maps - later.maps, key=lambda m: m.path),
             threads_added={i: n for i, n in later.threads.items() if i not in self.threads},
             threads_removed={i: n for i, n in self.threads.items() if i not in later.threads},
-            children_added=sorted({c.pid for c in later.children}
-                                  - {c.pid for c in self.children}),
-            children_removed=sorted({c.pid for c in self.children}
-                                    - {c.pid for c in later.children}),
+            children_added=_by_pid(later.children, self.children),
+            children_removed=_by_pid(self.children, later.children),
             events_from=self.events,
         )
+
+
+def _by_pid(these: frozenset[Child], those: frozenset[Child]) -> list[Child]:
+    """The processes of ``these`` whose pid is not in ``those``, by pid."""
+    pids = {c.pid for c in those}
+    return sorted((c for c in these if c.pid not in pids), key=lambda c: c.pid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,8 +193,8 @@ class Diff:
     maps_removed: list[Mapping]
     threads_added: dict[int, str]
     threads_removed: dict[int, str]
-    children_added: list[int]
-    children_removed: list[int]
+    children_added: list[Child]
+    children_removed: list[Child]
     events_from: int
 
     def __bool__(self) -> bool:
@@ -238,11 +242,18 @@ class Observer:
         kinds = {kind} if isinstance(kind, str) else set(kind)
         return [e for e in events if e.kind in kinds]
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, marker: str | None = None) -> Snapshot:
+        """Everything observable now.  With ``marker`` (``_strays.new_marker()``), the
+        processes count those whose environment carries it, wherever they were re-parented."""
         host = self.host
+        children = self.children()
+        if marker is not None:
+            from ._strays import marked_processes
+            pids = {c.pid for c in children}
+            children |= {c for c in marked_processes(marker) if c.pid not in pids}
         return Snapshot(
             files=frozenset(self.files()), maps=frozenset(self.maps()),
-            threads=self.threads(), children=frozenset(self.children()),
+            threads=self.threads(), children=frozenset(children),
             events=len(host.events) if host is not None else 0,
         )
 

@@ -1,7 +1,8 @@
 """What tests of an engine use besides the fixtures: bounded waits and nestable deadlines,
-helper threads, GC windows, compiling a batch of methods, and snapshots of the threads,
-processes, files and mappings of this process.  The conformance suite is written with these;
-an engine's own tests may use them too (docs/testing.md).
+helper threads, GC windows, compiling a batch of methods, snapshots of the threads,
+processes, files and mappings of this process, and the rig the fixtures start engines with.
+The conformance suite is written with these; an engine's own tests may use them too
+(docs/testing.md).
 
 Every wait here is bounded and scaled by the preset (``scale``); on expiry it raises
 ``DeadlineExceeded`` carrying every thread's stack."""
@@ -18,6 +19,7 @@ from ._deadline import (DeadlineExceeded, active_deadlines, all_stacks, deadline
 from ._observe import (Child, Diff, DirWatch, Mapping, Observer, Snapshot, child_processes,
                        list_files, mapped_libraries, python_threads)
 from ._report import blame
+from ._rig import Leftovers, Rig
 from ._shim import CompilerShim, build_shim
 from .host import Insn
 
@@ -30,6 +32,8 @@ __all__ = [
     # looking from outside the engine
     "python_threads", "child_processes", "mapped_libraries", "list_files", "DirWatch",
     "Observer", "Snapshot", "Diff", "Mapping", "Child",
+    # starting engines and checking what they leave (what the fixtures are built on)
+    "Rig", "Leftovers",
     # the compiler shim (what the ``mjit_cc`` fixture gives)
     "CompilerShim", "build_shim",
     # reporting

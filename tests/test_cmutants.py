@@ -1,7 +1,7 @@
 """The suite rejects broken C engines: every C mutant of tests/cmutants/ (CRuby 2.7.4's own
 mjit.c with one bug) applies to the real checkout exactly, is in the kill matrix
-(docs/mutants.json, written by ``python -m tests.cmatrix``) as caught, and a fast subset of
-them is caught again by the test that caught it there.
+(docs/mutants.json, written by ``python3 -m pytest tests/killmatrix/cmutants.py``) as
+caught, and a fast subset of them is caught again by the test that caught it there.
 
 Everything that needs the checkout is skipped when ``../shared/seeds/cruby-2.7.4`` is absent."""
 
@@ -125,12 +125,13 @@ def test_enough_cmutants():
 
 
 def test_matrix_lists_exactly_the_current_cmutants():
-    """docs/mutants.json cannot go stale silently: re-run ``python -m tests.cmatrix --only``
-    after adding, renaming or removing a C mutant."""
+    """docs/mutants.json cannot go stale silently: run
+    ``python3 -m pytest tests/killmatrix/cmutants.py`` after adding, renaming or removing a C
+    mutant."""
     listed, current = set(MATRIX), set(all_cmutants())
     assert not current - listed, (f"C mutants missing from {killmatrix.MATRIX_JSON.name}: "
-                                  f"{sorted(current - listed)} (run python -m tests.cmatrix "
-                                  "--only ...)")
+                                  f"{sorted(current - listed)} (run python3 -m pytest "
+                                  "tests/killmatrix/cmutants.py -k ...)")
     assert not listed - current, f"no such C mutants any more: {sorted(listed - current)}"
 
 

@@ -185,3 +185,32 @@ def test_watchdog_blocks_nest_and_rearm_the_outer_one():
                     ("arm", ["outer"]), ("arm", ["outer"]), ("disarm", [])]
     seconds = [float(line.split()[1]) for line in sent[:-1]]
     assert seconds[1] <= 5.0 and all(5.0 < s <= 100.0 for s in seconds[2:])
+
+
+def test_a_block_without_a_sign_of_work_ends_after_the_quiet_time():
+    with pytest.raises(DeadlineExceeded) as expired:
+        with deadline(NEVER, "quiet block", busy=lambda: 0, quiet=0.05):
+            _hang()
+    assert f"cut after {scale(0.05):.1f}s without a sign of work: quiet block" in \
+        str(expired.value)
+
+
+def test_a_block_that_shows_work_goes_on_until_the_work_stops():
+    calls = []
+
+    def busy():
+        calls.append(None)
+        return min(len(calls), 4)    # changes three times, then stays
+
+    with pytest.raises(DeadlineExceeded) as expired:
+        with deadline(NEVER, "working block", busy=busy, quiet=0.02):
+            _hang()
+    assert len(calls) == 5    # at the start, then at each check until one finds no change
+    assert "without a sign of work: working block" in str(expired.value)
+
+
+def test_work_never_extends_a_block_past_its_limit():
+    with pytest.raises(DeadlineExceeded) as expired:
+        with deadline(0.2, "busy block", busy=object, quiet=0.02):
+            _hang()
+    assert f"deadline of {scale(0.2):.1f}s expired: busy block" in str(expired.value)

@@ -13,6 +13,7 @@ import pytest
 
 from pytest_mjit.machines import MachineRun, ProtocolViolation, RigConfig, run_machine
 from pytest_mjit.machines._checks import blamed, clauses_of, leftover_problems
+from pytest_mjit.testing import Child, Leftovers, Mapping
 
 MAX_SHRUNK_STEPS = 15
 #: Pinned: with a controlled schedule the whole search is the same on every run.
@@ -109,10 +110,10 @@ def _stopped_in_a_window(config: RigConfig, k: int, unroot: bool) -> list[str]:
     from pytest_mjit import sync
     from pytest_mjit._schedules import ScheduleSpec
     from pytest_mjit.host import Insn
-    from pytest_mjit.machines._rig import Rig
+    from pytest_mjit.machines._rig import ExampleRig
     from pytest_mjit.machines._schedule import Scheduler
     from pytest_mjit.machines._trace import Trace
-    rig = Rig(config)
+    rig = ExampleRig(config)
     sched = Scheduler(rig, Trace(), spec=ScheduleSpec("pct", 0, 0))
     try:
         rig.start()
@@ -156,11 +157,14 @@ def test_a_failure_names_the_clauses_of_its_problems():
     assert clauses_of([blamed("GC-4", "a"), blamed("LOAD-1", "b"), blamed("GC-4", "c")]) == \
         ("GC-4", "LOAD-1")
     assert clauses_of([blamed("GC-4", "a"), blamed(None, "b")]) == ()
-    assert leftover_problems(["threads: mjit-worker", "files in the tmp dir: x.o",
-                              "mapped libraries: /t/x.so"]) == [
+    left = Leftovers(tmp_dir="/t", threads={1: "mjit-worker"},
+                     children=(Child(9, "S", ("cc", "-c")),), files=("x.o",),
+                     maps=(Mapping("/t/x.so", True),))
+    assert leftover_problems(left) == [
         "[FINISH-1] after finish the engine left threads: mjit-worker",
-        "[FINISH-2] after finish the engine left files in the tmp dir: x.o",
-        "[FINISH-3] after finish the engine left mapped libraries: /t/x.so"]
+        "[FINISH-1] after finish the engine left child processes: 9 [S] cc -c",
+        "[FINISH-2] after finish the engine left files in /t: x.o",
+        "[FINISH-3] after finish the engine left mapped libraries: /t/x.so (deleted)"]
 
     def run(error):
         return MachineRun(examples=1, steps=1, seconds=0.0, uncontrolled=0, error=error)
@@ -177,10 +181,10 @@ def test_an_example_is_bounded_like_a_test(request):
     bound itself, and a deadline inside it still works."""
     import dataclasses
     import time
-    from pytest_mjit.machines._rig import Rig
+    from pytest_mjit.machines._rig import ExampleRig
     from pytest_mjit.testing import DeadlineExceeded, active_deadlines, deadline, scale
     config = request.getfixturevalue("mjit_machine_config")
-    rig = Rig(dataclasses.replace(config, preset=dataclasses.replace(config.preset,
+    rig = ExampleRig(dataclasses.replace(config, preset=dataclasses.replace(config.preset,
                                                                       test_timeout=0.3)))
     try:
         with pytest.raises(DeadlineExceeded) as inner:

@@ -1,6 +1,6 @@
 """The suite rejects broken engines: every mutant in tests/mutants/ loads, is in the kill
-matrix (docs/mutants.json, written by ``python -m tests.killmatrix``), and is still caught
-when the tests that caught it there are run against it again."""
+matrix (docs/mutants.json, written by ``python3 -m pytest tests/killmatrix/matrix.py``), and
+is still caught when the tests that caught it there are run against it again."""
 
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ def test_matrix_lists_exactly_the_current_mutants():
     listed = set(MATRIX["mutants"])
     current = set(killmatrix.mutant_names())
     assert not current - listed, (f"mutants missing from {killmatrix.MATRIX_JSON.name}: "
-                                  f"{sorted(current - listed)} (run python -m tests.killmatrix"
-                                  f" --only ...)")
+                                  f"{sorted(current - listed)} (run python3 -m pytest "
+                                  "tests/killmatrix/matrix.py)")
     assert not listed - current, f"no such mutants any more: {sorted(listed - current)}"
 
 

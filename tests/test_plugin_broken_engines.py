@@ -26,7 +26,9 @@ def test_fine():
 """
 
 #: Seconds a whole-suite run may take: each crash costs a worker start-up, about 3 s on a
-#: loaded 2-core machine (measured: 5 min 46 s for 108 crashes).
+#: loaded 2-core machine (measured: 5 min 46 s for 108 crashes).  A hanging engine's first
+#: hang costs FINISH_QUIET (5 s), each later test seconds (measured on 2 cores at a load
+#: average of 6: 2 min 20 s for finish-hangs, 2 min 1 s for worker-never-stops).
 WHOLE_SUITE_LIMIT = 900.0
 #: The first hang waits for FINISH_TIMEOUT (2 s), those after it for the cut.
 SHORT_FINISH = (FAST_DEADLINES

@@ -43,24 +43,39 @@ def test_reasons_name_the_errors_not_the_layout(pytester):
 
 HANGING_FINISH = engine_source('''
     def finish(self, close_handle=True):
-        threading.Event().wait()
+        if os.environ.get("HOSTILE_FINISH_HANGS"):
+            threading.Event().wait()
+        self._engine.finish(close_handle=close_handle)
 ''')
 
 
 def test_finish_deadline_is_unresolved(pytester):
+    """A finish that shows no sign of work is cut after FINISH_QUIET, well before its 30 s,
+    and is UNRESOLVED; one that waits for a compile running longer than that is not cut."""
     pytester.makepyfile(hostile_engine=HANGING_FINISH, test_hostile="""
+        import os
         import pytest
+        from pytest_mjit.host import Insn
+        from pytest_mjit.testing import wait_for
+
+        @pytest.mark.mjit_clause("FINISH-2")
+        def test_finish_waits_for_a_slow_compile(mjit_cc, mjit_host, mjit_engine):
+            mjit_cc.slow(kind="compile", ms=1500)
+            f = mjit_host.define("f", [Insn("arg", 0), Insn("ret")], argc=1)
+            mjit_engine.add_iseq_to_process(f)
+            wait_for(mjit_cc.running, 30, "the compile to start")
 
         @pytest.mark.mjit_clause("FINISH-1")
         def test_finish(mjit_engine):
-            pass
+            os.environ["HOSTILE_FINISH_HANGS"] = "1"
     """)
     pytester.makeconftest(FAST_DEADLINES + "from pytest_mjit import _fixtures\n"
-                          "_fixtures.FINISH_TIMEOUT = 1.0\n")
+                          "_fixtures.FINISH_QUIET = 0.3\n")
     rc, out = run_isolated(pytester.path, "-n", "0", "--mjit-engine=hostile_engine:create",
                            "--mjit-report=r.json")
     report = read_report(pytester.path / "r.json")
+    assert statuses(report)["FINISH-2"] == "PASS", out
     assert statuses(report)["FINISH-1"] == "UNRESOLVED", out
     assert report["clauses"]["FINISH-1"]["reason"].startswith(
-        "harness deadline expired in teardown: deadline of 1.0s expired: engine.finish() at "
-        "teardown")
+        "harness deadline expired in teardown: deadline of 30.0s cut after 0.3s without a sign "
+        "of work: engine.finish() at teardown"), out

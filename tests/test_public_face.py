@@ -21,6 +21,7 @@ PUBLIC_ONLY = ("conformance", "bench", "examples", "mjit_ref")
 TESTS_OF_PRIVATE = {
     "tests/cmutants/__init__.py": {"pytest_mjit.cruby._build"},      # patches CRuby's sources
     "tests/hostile.py": {"pytest_mjit._presets", "pytest_mjit._watchdog"},   # short bounds
+    "tests/test_campaigns.py": {"pytest_mjit.machines._campaign"},
     "tests/test_cengine.py": {"pytest_mjit._cengine"},
     "tests/test_host_maps.py": {"pytest_mjit.host._maps"},
     "tests/test_deadline_stack.py": {"pytest_mjit._watchdog", "pytest_mjit._hangs"},

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
-
 import time
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from mjit_ref._files import check_tmpdir, system_tmpdir
 
 from test_ref_support import (WAIT, JitState, compiled, define_sum, engine_files, families,
-                              settle, started, unit_files, wait_idle, wrapper_cc)
+                              ref_shim, settle, started, unit_files, wait_idle)
 
 pytestmark = pytest.mark.parametrize("family", families())
 
@@ -61,12 +61,15 @@ def test_symlink_at_the_c_name_is_never_followed(tmp_path, family):
         link.unlink()
 
 
-@pytest.mark.parametrize("fault", ["exit 1", "kill -9 $$"])
+@pytest.mark.parametrize("fault", ["exit 1", "SIGKILL"])
 def test_failing_compiler(tmp_path, family, fault):
     """COMPILE-4, FAULT-2, LOAD-3: exit status 1 or death by signal fails only that unit."""
-    body = f'case "$*" in *u1.c*) {fault};; esac'
-    cc = wrapper_cc(tmp_path, family, body=body)
-    with started(tmp_path, family, cc=cc) as (host, engine):
+    shim = ref_shim(tmp_path, family)
+    if fault == "SIGKILL":
+        shim.crash(match="u1.c", signal=signal.SIGKILL)
+    else:
+        shim.fail(match="u1.c")
+    with started(tmp_path, family, shim=shim) as (host, engine):
         ok = define_sum(host, "ok")
         engine.add_iseq_to_process(ok)          # unit 0
         compiled(host, ok)
@@ -119,7 +122,7 @@ def test_tmp_dir_with_quote_and_backslash(tmp_path, family):
     """PCH-7."""
     odd = tmp_path / 'we"ird\\dir'
     odd.mkdir()
-    with started(odd, family) as (host, engine):
+    with started(tmp_path, family, tmp_dir=str(odd)) as (host, engine):
         m = define_sum(host)
         engine.add_iseq_to_process(m)
         compiled(host, m)

@@ -11,8 +11,8 @@ from pytest_mjit import EngineStateError
 from pytest_mjit.testing import deadline, wait_for
 
 from test_ref_support import (WAIT, JitState, compiled, define_sum, engine_files, families,
-                              finish_bounded, is_compiled, so_mapped, started, threads_named,
-                              wait_idle, wrapper_cc)
+                              finish_bounded, is_compiled, ref_shim, so_mapped, started,
+                              threads_named, wait_idle)
 
 pytestmark = pytest.mark.parametrize("family", families())
 
@@ -72,7 +72,7 @@ def test_finish_leaves_nothing(tmp_path, family):
 
 def test_finish_without_close_handle_keeps_code_mapped(tmp_path, family):
     """FINISH-3: close_handle=False leaves loaded code mapped."""
-    with started(tmp_path, family) as (host, engine):
+    with started(tmp_path, family, allow=("maps",)) as (host, engine):
         m = define_sum(host)
         engine.add_iseq_to_process(m)
         compiled(host, m)
@@ -84,18 +84,15 @@ def test_finish_without_close_handle_keeps_code_mapped(tmp_path, family):
 def test_finish_waits_for_a_running_compiler(tmp_path, family):
     """PCH-4, FAULT-1, COMPILE-5: finish during the PCH build waits for the compiler, and
     GC hooks still return meanwhile."""
-    release = tmp_path / "release"
-    reached = tmp_path / "reached"
-    body = (f'case "$*" in *.gch*) touch "{reached}"; i=0; '
-            f'while [ ! -e "{release}" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done;; esac')
-    cc = wrapper_cc(tmp_path, family, body=body)
+    shim = ref_shim(tmp_path, family)
+    header = shim.hold(kind="pch")
     # the harness's own children (its watchdog) may predate the test
     before = {c for c in os.listdir("/proc") if c.isdigit() and _is_child(int(c))}
-    with started(tmp_path, family, cc=cc) as (host, engine):
-        wait_for(reached.exists, WAIT, "the PCH compiler to start")
+    with started(tmp_path, family, shim=shim) as (host, engine):
+        header.wait_reached(WAIT)
         with deadline(WAIT, "GC while the PCH builds"):
             host.gc()
-        opener = threading.Timer(0.0, release.touch)
+        opener = threading.Timer(0.0, header.release)
         opener.start()
         finish_bounded(engine)
         opener.join(WAIT)
@@ -116,17 +113,15 @@ def _is_child(pid):
 
 def test_wait_gives_up_after_timeout(tmp_path, family, capfd):
     """WAIT-2: a stuck compiler makes wait give up with NOT_COMPILED and a warning."""
-    release = tmp_path / "release"
-    body = (f'case "$*" in *" -c"*) i=0; while [ ! -e "{release}" ] && [ $i -lt 400 ]; '
-            f'do sleep 0.05; i=$((i+1)); done;; esac')
-    cc = wrapper_cc(tmp_path, family, body=body)
-    with started(tmp_path, family, cc=cc, wait=True, wait_timeout=0.3,
+    shim = ref_shim(tmp_path, family)
+    compile_hold = shim.hold(kind="compile")
+    with started(tmp_path, family, shim=shim, wait=True, wait_timeout=0.3,
                  warnings=True) as (host, engine):
         m = define_sum(host)
         host.call(m, 3)
         assert host.call(m, 3) == 3
         assert m.body.jit_func == JitState.NOT_COMPILED
-        release.touch()
+        compile_hold.release()
     assert "MJIT warning: timed out to wait for JIT finish" in capfd.readouterr().err
 
 

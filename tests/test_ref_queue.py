@@ -7,7 +7,7 @@ import os
 import pytest
 
 from test_ref_support import (JitState, cc_log, compiled, define_sum, unit_files,
-                              families, is_compiled, settle, started, wait_idle, wrapper_cc)
+                              families, is_compiled, ref_shim, settle, started, wait_idle)
 
 pytestmark = pytest.mark.parametrize("family", families())
 
@@ -80,15 +80,15 @@ def test_finished_engine_queues_nothing(tmp_path, family):
 
 def test_pch_built_first_and_used_by_every_unit(tmp_path, family):
     """PCH-1, PCH-2, PCH-6, COMPILE-7 (flags), OPT-3 (debug flags reach every compile)."""
-    cc = wrapper_cc(tmp_path, family)
-    with started(tmp_path, family, cc=cc, debug_flags=("-DMJIT_TEST_FLAG",),
+    shim = ref_shim(tmp_path, family)
+    with started(tmp_path, family, shim=shim, debug_flags=("-DMJIT_TEST_FLAG",),
                  save_temps=True) as (host, engine):
         m = define_sum(host)
         engine.add_iseq_to_process(m)
         compiled(host, m)
         pid = os.getpid()
         pch = f"{tmp_path}/_ruby_mjit_hp{pid}u0.h.gch"
-        log = cc_log(tmp_path)
+        log = cc_log(shim)
         assert log[0][log[0].index("-o") + 1] == pch
         compiles = [a for a in log if "-c" in a]
         links = [a for a in log if "-c" not in a and a is not log[0]]
@@ -113,12 +113,12 @@ def test_pch_built_first_and_used_by_every_unit(tmp_path, family):
 
 def test_debug_uses_debug_flags(tmp_path, family):
     """OPT-3: debug compiles with the debug flags instead of the optimisation flags."""
-    cc = wrapper_cc(tmp_path, family)
-    with started(tmp_path, family, cc=cc, debug=True) as (host, engine):
+    shim = ref_shim(tmp_path, family)
+    with started(tmp_path, family, shim=shim, debug=True) as (host, engine):
         m = define_sum(host)
         engine.add_iseq_to_process(m)
         compiled(host, m)
-        for argv in cc_log(tmp_path):
+        for argv in cc_log(shim):
             assert "-O2" not in argv and "-O0" in argv and "-g" in argv
 
 

@@ -1,20 +1,21 @@
-"""Shared helpers of the reference engine's tests: a host with the engine attached and
-started, small programs, compiler wrapper scripts and bounded waits."""
+"""Shared helpers of the reference engine's tests: a host with the engine started through the
+harness's rig (compiling through the compiler shim, checked for leftovers), small programs
+and bounded waits."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import stat
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
-from pytest_mjit import JitState, Options, is_compiled
+from pytest_mjit import JitState, is_compiled
 from pytest_mjit.host import Host, Insn, mapped_regions
-from pytest_mjit.testing import deadline, wait_for
+from pytest_mjit.testing import CompilerShim, Rig, build_shim, wait_for
 
 import mjit_ref
 
@@ -28,29 +29,48 @@ def families():
             for fam, path in CC_FAMILIES.items()]
 
 
+def ref_shim(tmp_path: Path, family: str) -> CompilerShim:
+    """A compiler shim in front of the ``family`` compiler, in a new directory of ``tmp_path``
+    (its binary is built once per session, in pytest's base temp dir: ``tmp_path``'s parent)."""
+    real = CC_FAMILIES[family]
+    binary = build_shim(real, Path(tmp_path).parent / "mjit-shim")
+    control = Path(tempfile.mkdtemp(prefix="cc-", dir=tmp_path))
+    return CompilerShim(binary, control, real, family)
+
+
 @contextlib.contextmanager
-def started(tmp_path: Path, family: str, *, cc: str | None = None, **overrides):
-    """A host with a started reference engine; finished (bounded) and checked on exit."""
-    opts = dict(cc=cc or CC_FAMILIES[family], cc_family=family, tmp_dir=str(tmp_path),
-                min_calls=2, wait_timeout=WAIT)
-    opts.update(overrides)
-    options = Options(**opts)
-    host = Host(options)
-    engine = mjit_ref.create_engine(host, options)
-    host.attach(engine)
-    engine.init()
+def started(tmp_path: Path, family: str, *, shim: CompilerShim | None = None,
+            allow: tuple[str, ...] = (), **overrides):
+    """A host with a started reference engine compiling through ``shim`` (default: a new
+    one of ``ref_shim``); the engine's tmp dir is ``tmp_path`` unless ``overrides`` say
+    otherwise.  On exit the engine is finished (bounded) and, unless the block raised, the test
+    fails naming what the engine left behind (but the kinds in ``allow``; files are allowed
+    with ``save_temps``)."""
+    rig = Rig(overrides.get("tmp_dir", tmp_path))
+    rig.shim = shim or ref_shim(tmp_path, family)
     try:
+        host = rig.host(rig.options(**{"min_calls": 2, "wait_timeout": WAIT, **overrides}))
+        engine = rig.start(host, mjit_ref.create_engine)
         yield host, engine
-    finally:
-        host.release_all()
-        finish_bounded(engine)
-        host.close()
+    except BaseException:
+        rig.release_all()
+        for _host, engine, _options in rig.started:
+            finish_bounded(engine)
+        rig.close()
+        raise
+    rig.release_all()
+    finish_bounded(engine)
+    left = rig.leftovers(WAIT / 10)
+    allowed = set(allow) | ({"files"} if host.options.save_temps else set())
+    rig.close(reap=left.children)
+    lines = left.lines(allowed)
+    if lines:
+        pytest.fail("the reference engine left behind:\n" + "\n".join(lines), pytrace=False)
 
 
 def finish_bounded(engine, close_handle: bool = True) -> None:
     """engine.finish() on this (main) thread; the watchdog fails the test if it hangs."""
-    with deadline(WAIT, "engine.finish()"):
-        engine.finish(close_handle=close_handle)
+    Rig.finish(engine, WAIT, "engine.finish()", close_handle=close_handle)
 
 
 def define_sum(host: Host, name: str = "sum", k: int = 1, **kw):
@@ -110,26 +130,9 @@ def unit_files(tmp_path: Path, unit_id: int) -> list[str]:
             if f.endswith((f"u{unit_id}.c", f"u{unit_id}.o", f"u{unit_id}.so"))]
 
 
-def wrapper_cc(tmp_path: Path, family: str, *, log: bool = True, body: str = "") -> str:
-    """A shell script used as cc: logs its argv, runs ``body`` (may exit), then the real cc."""
-    real = CC_FAMILIES[family]
-    script = tmp_path / f"cc-{family}.sh"
-    log_file = tmp_path / "cc.log"
-    lines = ["#!/bin/sh"]
-    if log:
-        lines.append(f'echo "$@" >> "{log_file}"')
-    if body:
-        lines.append(body)
-    lines.append(f'exec "{real}" "$@"')
-    script.write_text("\n".join(lines) + "\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return str(script)
-
-
-def cc_log(tmp_path: Path) -> list[list[str]]:
-    """argv lines the wrapper logged (without argv[0])."""
-    path = tmp_path / "cc.log"
-    return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+def cc_log(shim: CompilerShim) -> list[list[str]]:
+    """The argv (without argv[0]) of every compiler run through ``shim``, in start order."""
+    return [list(i.argv[1:]) for i in shim.invocations()]
 
 
 def so_mapped(path_part: str) -> bool:

@@ -120,6 +120,19 @@ def test_nth_match_only(shim, source, tmp_path):
     assert codes == [0, 1, 0]
 
 
+def test_objects_match_only_links_of_that_many_object_files(shim, source, tmp_path):
+    """``objects=2`` fails a compaction's link (several .o files), not one unit's."""
+    shim.fail(kind="link", objects=2)
+    objs = [tmp_path / f"u{i}.o" for i in range(2)]
+    for i, obj in enumerate(objs):
+        other = tmp_path / f"unit{i}.c"
+        other.write_text(f"long f{i}(long x) {{ return x + {i}; }}\n")
+        assert run(shim, "-c", other, "-o", obj).returncode == 0
+    assert run(shim, "-shared", "-o", tmp_path / "one.so", objs[0]).returncode == 0
+    assert run(shim, "-shared", "-o", tmp_path / "both.so", *objs).returncode == 1
+    assert [i.action for i in shim.invocations()] == ["run", "run", "run", "fail"]
+
+
 def test_hold_blocks_until_release_then_compiles(shim, source, tmp_path):
     hold = shim.hold(kind="compile")
     proc = subprocess.Popen([shim.path, "-c", str(source), "-o", str(tmp_path / "u.o")])
@@ -200,6 +213,7 @@ def test_parse_log_pairs_records_and_orders_by_start():
     (lambda s: s.fail(nth=0), "shim rule nth=0: expected an integer >= 1 or None"),
     (lambda s: s.slow(ms=-1), "shim slow ms=-1: expected an integer >= 0"),
     (lambda s: s.crash(signal=0), "shim crash signal=0: expected a signal number"),
+    (lambda s: s.fail(objects=0), "shim rule objects=0: expected an integer >= 1 or None"),
 ])
 def test_bad_rules_raise_one_line(shim, call, message):
     with pytest.raises(MjitError) as exc:

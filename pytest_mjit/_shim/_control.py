@@ -142,25 +142,29 @@ class CompilerShim:
         self.real = real
         self.family = family
         self.version = version
-        self._rules: list[tuple[str, str, str, int, str, str, int]] = []
+        self._rules: list[tuple[str, str, str, int, str, str, int, int]] = []
         self._next = 0
         self._write_conf()
 
     # -- rules ---------------------------------------------------------------------------
     def _write_conf(self) -> None:
         lines = [f"real\t{self.real}", f"maxhold\t{scale(MAX_HOLD):.3f}"]
-        lines += ["\t".join(["rule", rid, action, kind, str(nth), arg, match, str(owner)])
-                  for rid, action, kind, nth, arg, match, owner in self._rules]
+        lines += ["\t".join(["rule", rid, action, kind, str(nth), arg, match, str(owner),
+                             str(objects)])
+                  for rid, action, kind, nth, arg, match, owner, objects in self._rules]
         tmp = self.control_dir / "shim.conf.tmp"
         tmp.write_text("\n".join(lines) + "\n")
         os.replace(tmp, self.control_dir / "shim.conf")
 
     def _add(self, action: str, kind: str | None, match: str | None, nth: int | None,
-             arg: str = "") -> str:
+             arg: str = "", objects: int | None = None) -> str:
         if kind is not None and kind not in KINDS:
             raise MjitError(f"shim rule kind={kind!r}: expected one of {', '.join(KINDS)} or None")
         if nth is not None and (not isinstance(nth, int) or isinstance(nth, bool) or nth < 1):
             raise MjitError(f"shim rule nth={nth!r}: expected an integer >= 1 or None")
+        if objects is not None and (not isinstance(objects, int) or isinstance(objects, bool)
+                                    or objects < 1):
+            raise MjitError(f"shim rule objects={objects!r}: expected an integer >= 1 or None")
         if match is not None and any(c in match for c in "\t\n"):
             raise MjitError(f"shim rule match={match!r}: tabs and newlines cannot be matched")
         if len(self._rules) >= MAX_RULES:
@@ -169,38 +173,44 @@ class CompilerShim:
         self._next += 1
         rid = f"r{self._next}"
         # Only the arming process's own compiler runs match (never a forked child's).
-        self._rules.append((rid, action, kind or "*", nth or 0, arg, match or "", os.getpid()))
+        self._rules.append((rid, action, kind or "*", nth or 0, arg, match or "", os.getpid(),
+                            objects or 0))
         self._write_conf()
         return rid
 
+    # Every rule matches invocations of ``kind`` (any if None) whose arguments contain
+    # ``match``, that name at least ``objects`` .o files (a compaction's link names several),
+    # the ``nth`` such invocation only if given.
+
     def hold(self, kind: str | None = None, match: str | None = None,
-             nth: int | None = None) -> Hold:
+             nth: int | None = None, *, objects: int | None = None) -> Hold:
         """Matching invocations wait at start until released, then run the compiler."""
-        return Hold(self, self._add("hold", kind, match, nth))
+        return Hold(self, self._add("hold", kind, match, nth, objects=objects))
 
     def hang(self, kind: str | None = None, match: str | None = None,
-             nth: int | None = None) -> Hold:
+             nth: int | None = None, *, objects: int | None = None) -> Hold:
         """Matching invocations block until released, then exit 1 without compiling."""
-        return Hold(self, self._add("hang", kind, match, nth))
+        return Hold(self, self._add("hang", kind, match, nth, objects=objects))
 
     def fail(self, kind: str | None = None, match: str | None = None,
-             nth: int | None = None) -> str:
+             nth: int | None = None, *, objects: int | None = None) -> str:
         """Matching invocations exit 1 without running the compiler."""
-        return self._add("fail", kind, match, nth)
+        return self._add("fail", kind, match, nth, objects=objects)
 
     def crash(self, kind: str | None = None, match: str | None = None,
-              nth: int | None = None, signal: int = _signal.SIGSEGV) -> str:
+              nth: int | None = None, signal: int = _signal.SIGSEGV, *,
+              objects: int | None = None) -> str:
         """Matching invocations kill themselves with ``signal``."""
         if not isinstance(signal, int) or not 0 < int(signal) < _signal.NSIG:
             raise MjitError(f"shim crash signal={signal!r}: expected a signal number")
-        return self._add("crash", kind, match, nth, str(int(signal)))
+        return self._add("crash", kind, match, nth, str(int(signal)), objects)
 
     def slow(self, kind: str | None = None, match: str | None = None,
-             nth: int | None = None, ms: int = 100) -> str:
+             nth: int | None = None, ms: int = 100, *, objects: int | None = None) -> str:
         """Matching invocations sleep ``ms`` milliseconds, then run the compiler."""
         if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
             raise MjitError(f"shim slow ms={ms!r}: expected an integer >= 0")
-        return self._add("slow", kind, match, nth, str(ms))
+        return self._add("slow", kind, match, nth, str(ms), objects)
 
     def _release(self, rule_id: str) -> None:
         (self.control_dir / f"release.{rule_id}").touch()
@@ -250,7 +260,7 @@ class CompilerShim:
         """A short text of rules and invocations, for failure messages."""
         lines = [f"compiler shim {self.path} -> {self.real}"]
         lines += [f"  rule {r[0]}: {r[1]} kind={r[2]} nth={r[3]} arg={r[4]!r} match={r[5]!r}"
-                  for r in self._rules]
+                  + (f" objects>={r[7]}" if r[7] else "") for r in self._rules]
         for inv in self.invocations():
             state = "running" if inv.running else (
                 f"signal {inv.signal}" if inv.signal else f"exit {inv.exit}")

@@ -6,8 +6,8 @@
  *
  *   real <path of the real compiler>
  *   maxhold <seconds a hold or hang may last before it lets go by itself>
- *   rule <id> <action> <kind or *> <nth or 0> <arg> <match or empty> [<owner pid>]
- *                                                                      (tab separated)
+ *   rule <id> <action> <kind or *> <nth or 0> <arg> <match or empty> [<owner pid>
+ *        [<objects>]]                                                  (tab separated)
  *
  * and appends one "start" and one "end" record per invocation to "shim.log" (one write(2)
  * each on an O_APPEND descriptor).  Actions: hold (wait for release, then compile), fail (exit
@@ -15,7 +15,9 @@
  * slow (sleep <arg> ms, then compile).  A rule is released by the file "release.<id>"; the
  * shim announces that it reached a hold with the file "reached.<id>.<pid>".  A rule with an
  * owner pid applies only to invocations whose parent is that process (the one that armed
- * it), so a forked child of the engine never claims its parent's holds and faults.
+ * it), so a forked child of the engine never claims its parent's holds and faults.  A rule
+ * with <objects> above 0 applies only to invocations naming at least that many ".o" files
+ * (a compaction's link, not one unit's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +41,7 @@ struct rule {
     char id[32], action[16], kind[16], arg[32], match[LINE];
     long nth;
     long owner;
+    long objects;
 };
 
 static char dir[PATH_MAX], real_cc[PATH_MAX];
@@ -80,8 +83,8 @@ static void read_config(void)
     if (!f) return;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
-        char *fields[8];
-        int n = split_tabs(line, fields, 8);
+        char *fields[9];
+        int n = split_tabs(line, fields, 9);
         if (n >= 2 && strcmp(fields[0], "real") == 0) {
             snprintf(real_cc, sizeof real_cc, "%s", fields[1]);
         } else if (n >= 2 && strcmp(fields[0], "maxhold") == 0) {
@@ -95,6 +98,7 @@ static void read_config(void)
             snprintf(r->arg, sizeof r->arg, "%s", fields[5]);
             snprintf(r->match, sizeof r->match, "%s", fields[6]);
             r->owner = n >= 8 ? atol(fields[7]) : 0;
+            r->objects = n >= 9 ? atol(fields[8]) : 0;
         }
     }
     fclose(f);
@@ -151,6 +155,16 @@ static int is_nth(const struct rule *r)
     return 0;
 }
 
+static long count_objects(int argc, char **argv)
+{
+    long n = 0;
+    for (int i = 1; i < argc; i++) {
+        size_t l = strlen(argv[i]);
+        if (l >= 2 && strcmp(argv[i] + l - 2, ".o") == 0) n++;
+    }
+    return n;
+}
+
 static const struct rule *choose_rule(int argc, char **argv, const char *kind)
 {
     static char joined[1 << 16];
@@ -163,6 +177,7 @@ static const struct rule *choose_rule(int argc, char **argv, const char *kind)
         if (strcmp(r->kind, "*") != 0 && strcmp(r->kind, kind) != 0) continue;
         if (r->match[0] && !strstr(joined, r->match)) continue;
         if (r->owner > 0 && r->owner != (long)getppid()) continue;
+        if (r->objects > 0 && count_objects(argc, argv) < r->objects) continue;
         if (r->nth > 0 && !is_nth(r)) continue;
         return r;
     }

@@ -8,6 +8,7 @@ import dataclasses
 import re
 from typing import Any, Iterable
 
+from .._rig import Leftovers
 from ..contract import JitState, is_compiled
 from ..host import ISeq
 from ..host._interp import StepBudget, interpret
@@ -59,15 +60,15 @@ def clauses_of(problems: Iterable[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-#: What ``Rig.leftovers`` lists (by the words before its colon), by the clause it breaks.
-_LEFTOVER_CLAUSES = {"threads": "FINISH-1", "processes": "FINISH-1",
-                     "files in the tmp dir": "FINISH-2", "mapped libraries": "FINISH-3"}
+#: The clause each kind of leftover (``_rig.LEFTOVER_KINDS``) breaks.
+_LEFTOVER_CLAUSES = {"threads": "FINISH-1", "children": "FINISH-1", "files": "FINISH-2",
+                     "maps": "FINISH-3"}
 
 
-def leftover_problems(left: list[str]) -> list[str]:
-    """FINISH-1/2/3: one problem per kind of thing ``Rig.leftovers`` found after finish."""
-    return [blamed(_LEFTOVER_CLAUSES.get(item.split(":", 1)[0]),
-                   f"after finish the engine left {item}") for item in left]
+def leftover_problems(left: Leftovers) -> list[str]:
+    """FINISH-1/2/3: one problem per kind of thing the rig found left after finish."""
+    return [blamed(_LEFTOVER_CLAUSES[kind], f"after finish the engine left {line}")
+            for kind, line in left.items()]
 
 
 def _violation_clause(detail: str) -> str | None:

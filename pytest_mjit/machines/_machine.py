@@ -17,7 +17,7 @@ from ..host import Insn
 from ..strategies import define_program, int64s, programs
 from ._checks import (Method, ProtocolViolation, StepState, blamed, check_step, child_check,
                       clauses_of, expected_result, gc_snapshot, leftover_problems)
-from ._rig import Rig, RigConfig
+from ._rig import ExampleRig, RigConfig
 from ._schedule import Scheduler
 from ._trace import Trace
 from ._worker_rules import SchedulerRules, _host_free, _running, _started
@@ -61,7 +61,7 @@ class ProtocolMachine(SchedulerRules):
         cls.last = self
         cls.examples += 1
         self.trace = Trace()
-        self._rig: Rig | None = None
+        self._rig: ExampleRig | None = None
         self._sched: Scheduler | None = None
         self.methods: list[Method] = []
         self.programs = 0
@@ -79,7 +79,7 @@ class ProtocolMachine(SchedulerRules):
     # -- plumbing ----------------------------------------------------------------------------
 
     @property
-    def rig(self) -> Rig:
+    def rig(self) -> ExampleRig:
         """The rig ``start`` made; every other rule's precondition needs it."""
         if self._rig is None:
             raise MjitError("protocol machine: a step ran before start()")
@@ -171,7 +171,7 @@ class ProtocolMachine(SchedulerRules):
         strategy is the preset's; its seed, bound (preemptions or PCT depth) and window (how
         often the worker stops between two operations when it runs on a lent token) are
         drawn, and a failure shrinks them to the fewest context switches that fail."""
-        self._rig = Rig(self.config)
+        self._rig = ExampleRig(self.config)
         schedule = ScheduleSpec(self.config.preset.schedule, schedule_seed, bound, window)
         self._sched = Scheduler(self.rig, self.trace, controlled=self.controlled, spec=schedule)
         self.trace.step(f"start(pch_fault={pch_fault!r}, pch_pass={pch_pass}, "

@@ -27,7 +27,7 @@ from .._deadline import DeadlineExceeded, deadline, scale, wait_for
 from .._sched import Scheduler as CoreScheduler
 from .._schedules import ScheduleSpec, make_strategy
 from .._shim._control import MAX_RULES
-from ._rig import Rig
+from ._rig import ExampleRig
 from ._trace import Trace
 
 __all__ = ["Scheduler", "SETTLE_SECONDS", "MAX_SHIM_RULES", "HOST_POINTS", "is_protocol_point"]
@@ -60,7 +60,7 @@ class Scheduler:
 
     ``controlled=False`` is the free-running mode: no run, nothing armed, nothing held."""
 
-    def __init__(self, rig: Rig, trace: Trace, controlled: bool = True,
+    def __init__(self, rig: ExampleRig, trace: Trace, controlled: bool = True,
                  spec: ScheduleSpec | None = None) -> None:
         self.rig = rig
         self.trace = trace
