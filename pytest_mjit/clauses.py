@@ -15,9 +15,9 @@ from pathlib import Path
 
 from . import _suite
 from ._clauses import AREAS, CLAUSES, STRENGTHS, Clause
-from ._suite import suite_dir
+from ._suite import suite_dir, suite_hash
 
-__all__ = ["CLAUSES", "Clause", "suite_dir", "clause_tests", "markdown", "main"]
+__all__ = ["CLAUSES", "Clause", "suite_dir", "suite_hash", "clause_tests", "markdown", "main"]
 
 
 def _marker_ids(node: ast.AST) -> list[str]:

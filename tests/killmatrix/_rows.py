@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pytest_mjit._suite import suite_dir, suite_hash
+from pytest_mjit.clauses import suite_dir, suite_hash
 
 from ._doc import matrix_facts, mutant_entry, reference_facts
 from ._meta import MUTANTS_DIR, patched_files, reference_dir
@@ -80,8 +80,7 @@ def cmutant_key(name: str, suite: str | None) -> str:
 
 def creference_key(suite: str | None, areas: list[str]) -> str:
     """Key of the real C's row: the checkout's files and the areas it runs."""
-    from pytest_mjit.cruby._build import SOURCES
-    from tests.cmutants import SEED_DIR
+    from tests.cmutants import SEED_DIR, SOURCES
     parts = _common(suite) + [b"creference", ",".join(areas).encode()]
     return _digest(parts + [(SEED_DIR / name).read_bytes() for name in SOURCES])
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from pytest_mjit._suite import suite_dir
+from pytest_mjit.clauses import suite_dir
 from tests.killmatrix._meta import (CATCHING, compilers_of, declared_clauses, engine_spec,
                                     equivalent_reason, mutant_names)
 from tests.killmatrix._rows import reference_areas
