@@ -105,8 +105,8 @@ class Rig:
 
     def host(self, options: Options, header_file: str | None = None) -> Any:
         """A new host VM for ``options``, closed by ``close``."""
-        from .host import Host
-        host = Host(options, header_file=header_file)
+        from ._session import make_host
+        host = make_host(options, header_file)
         self.hosts.append(host)
         return host
 

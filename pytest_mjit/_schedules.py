@@ -148,8 +148,7 @@ class PCT:
         if not self.changes or self.step < self.changes[0]:
             return False
         self.changes.pop(0)
-        self.low -= 1.0
-        t.priority = self.low
+        self.demote(t)
         return True
 
     def choose(self, current: ThreadRecord | None, runnable: list[ThreadRecord],

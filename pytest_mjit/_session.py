@@ -23,8 +23,8 @@ __all__ = ["MjitSession", "make_host", "remove_stale_session_dirs", "DIR_PREFIX"
 DIR_PREFIX = "pytest-mjit-"
 
 
-def make_host(options: Options, header_file: str) -> Any:
-    """A host VM for ``options`` whose header is ``header_file``."""
+def make_host(options: Options, header_file: str | None = None) -> Any:
+    """A host VM for ``options`` whose header is ``header_file`` (None: the host writes one)."""
     from .host import Host
     return Host(options, header_file=header_file)
 

@@ -6,6 +6,7 @@ clear error at start-up."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -106,20 +107,24 @@ def redis_url(tmp_path):
         proc.stdout.close()  # type: ignore[union-attr]
 
 
+@contextlib.contextmanager
 def _saved(db: str):
-    """A function telling how many examples ``db`` holds."""
+    """A function telling how many examples ``db`` holds (its connection closed at exit)."""
     if db.startswith("redis://"):
         import redis
-        client = redis.Redis.from_url(db, socket_connect_timeout=1, socket_timeout=1)
-        return lambda: len(client.keys("hypothesis-example:*"))
-    return lambda: sum(len(files) for _, _, files in os.walk(db))
+        with redis.Redis.from_url(db, socket_connect_timeout=1, socket_timeout=1) as client:
+            yield lambda: len(client.keys("hypothesis-example:*"))
+    else:
+        yield lambda: sum(len(files) for _, _, files in os.walk(db))
 
 
 @pytest.mark.parametrize("kind", ["directory", "redis"])
 def test_a_failure_found_by_one_worker_is_replayed_by_another(request, tmp_path, kind):
     db = (request.getfixturevalue("redis_url") if kind == "redis"
           else str(tmp_path / "examples"))
-    saved = _saved(db)
+    closing = contextlib.ExitStack()
+    request.addfinalizer(closing.close)
+    saved = closing.enter_context(_saved(db))
     log = tmp_path / "finder.log"
     with open(log, "w") as out:
         finder = subprocess.Popen(
@@ -135,14 +140,17 @@ def test_a_failure_found_by_one_worker_is_replayed_by_another(request, tmp_path,
         assert saved() > 0, f"the first worker ended without saving:\n{log.read_text()[-3000:]}"
         # A second process, while the first still shrinks: it generates nothing, so the
         # failure it meets can only come from the database.
-        replayer = subprocess.run(
+        replayer = subprocess.Popen(
             _worker_command(tmp_path / "replayer", "--mjit-campaign=replay",
                             f"--mjit-example-db={db}"),
             cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, timeout=REPLAY_LIMIT, start_new_session=True)
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            out, _ = replayer.communicate(timeout=REPLAY_LIMIT)
+        finally:
+            _stop(replayer)         # its compilers too, should the replay outlive its limit
     finally:
         _stop(finder)
-    out = replayer.stdout
     assert replayer.returncode == 1, out[-3000:]
     assert "1 failed" in out, out[-3000:]
     assert "replayed the example database (nothing generated)" in out, out[-3000:]

@@ -54,13 +54,19 @@ def started(tmp_path: Path, family: str, *, shim: CompilerShim | None = None,
         yield host, engine
     except BaseException:
         rig.release_all()
-        for _host, engine, _options in rig.started:
-            finish_bounded(engine)
-        rig.close()
+        try:
+            for _host, engine, _options in rig.started:
+                finish_bounded(engine)
+        finally:
+            rig.close()
         raise
     rig.release_all()
-    finish_bounded(engine)
-    left = rig.leftovers(WAIT / 10)
+    try:
+        finish_bounded(engine)
+        left = rig.leftovers(WAIT / 10)
+    except BaseException:
+        rig.close()                 # the host and any compiler still held go all the same
+        raise
     allowed = set(allow) | ({"files"} if host.options.save_temps else set())
     rig.close(reap=left.children)
     lines = left.lines(allowed)

@@ -67,6 +67,7 @@ def test_the_diff_catches_a_thread_a_child_a_file_and_a_mapping(tmp_path):
     grandchild = int((tmp_path / "grandchild").read_text())
     (tmp_dir / "planted.o").write_text("")
     handle = ctypes.CDLL(str(library))
+    left = None
     try:
         left = rig.leftovers(0.1)
         assert left.threads == {thread.ident: "planted-thread"}
@@ -82,7 +83,7 @@ def test_the_diff_catches_a_thread_a_child_a_file_and_a_mapping(tmp_path):
         thread.join(10)
         import _ctypes
         _ctypes.dlclose(handle._handle)
-        rig.close(reap=left.children)
+        rig.close(reap=left.children if left is not None else ())
     child.wait(10)
     wait_for(lambda: not os.path.exists(f"/proc/{grandchild}"), 10, "the grandchild to go")
     assert not rig.leftovers(0.0).threads and not rig.leftovers(0.0).children

@@ -134,9 +134,13 @@ class RowStore:
         path = self.path(row_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".row-")
-        with os.fdopen(fd, "w") as out:
-            json.dump(dict(row, key=key), out, indent=1)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(dict(row, key=key), out, indent=1)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
 
 def run_of(row: dict[str, Any]) -> SuiteRun:

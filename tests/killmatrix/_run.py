@@ -98,6 +98,34 @@ def idle_limit(nodeid: str | None, idle: float) -> float:
     return max(idle, 600.0) if "protocol_machine" in nodeid else idle
 
 
+def _outlived(proc: subprocess.Popen, timeout: float) -> bool:
+    """True if ``proc`` is still running after ``timeout`` seconds."""
+    try:
+        proc.wait(timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        return True
+
+
+def _watch(proc: subprocess.Popen, log_path: Path, start: float, timeout: float,
+           idle: float) -> tuple[bool, str | None]:
+    """Watch ``proc``'s log until it ends: (False, None); outlives ``timeout``: (True, None);
+    or stays silent past its idle limit: (True, the test it was running)."""
+    size, changed, current = -1, start, None
+    while proc.poll() is None:
+        time.sleep(0.5)                 # a log's growth has no event to wait on
+        now = time.monotonic()
+        grown = log_path.stat().st_size
+        if grown != size:
+            size, changed = grown, now
+            current = running_test(log_path.read_text(errors="replace"))
+        if now - start > timeout:
+            return True, None
+        if now - changed > idle_limit(current, idle):
+            return True, current
+    return False, None
+
+
 def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
               tests: list[str] | None = None, idle: float | None = None,
               extra: tuple[str, ...] = ()) -> SuiteRun:
@@ -105,28 +133,19 @@ def run_suite(engine: str, report: Path, cc: str | None, timeout: float,
     most ``idle`` seconds of silence in the ``-v`` log (see ``idle_limit``)."""
     log_path = report.with_suffix(".log")
     start = time.monotonic()
-    timed_out, hung = False, None
     with open(log_path, "w") as log:
         proc = subprocess.Popen(suite_command(engine, report, cc, tests, extra), cwd=ROOT,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, env=suite_env())
         try:
-            size, changed = -1, start
-            while proc.poll() is None:
-                time.sleep(0.5)
-                now = time.monotonic()
-                if log_path.stat().st_size != size:
-                    size, changed = log_path.stat().st_size, now
-                current = running_test(log_path.read_text(errors="replace")) if idle else None
-                if now - start > timeout or (idle and now - changed > idle_limit(current, idle)):
-                    timed_out = True
-                    hung = current if now - start <= timeout else None
-                    _kill_group(proc, signal.SIGINT)
-                    try:
-                        proc.wait(INTERRUPT_GRACE)
-                    except subprocess.TimeoutExpired:
-                        _kill_group(proc, signal.SIGKILL)
-                    break
+            timed_out, hung = (_watch(proc, log_path, start, timeout, idle) if idle
+                               else (_outlived(proc, timeout), None))
+            if timed_out:
+                _kill_group(proc, signal.SIGINT)
+                try:
+                    proc.wait(INTERRUPT_GRACE)
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc, signal.SIGKILL)
         finally:
             # Compiler or helper processes the run left in its group go too.
             _kill_group(proc, signal.SIGKILL)
