@@ -20,6 +20,7 @@ from ._deadline import deadline, scale
 from ._observe import Child, Mapping, Observer, Snapshot
 from ._options import Options
 from ._shim import CompilerShim
+from ._shim._control import still_running
 
 __all__ = ["LEFTOVER_KINDS", "FINISH_QUIET", "Leftovers", "Rig"]
 
@@ -149,9 +150,10 @@ class Rig:
         runs or ran since the last call (for ``finish``'s ``busy``)."""
         if self.shim is None:
             return None
-        if self.shim.running():
+        invocations = self.shim.invocations()     # one read of the log per look
+        if still_running(invocations):
             return object()          # never equal: a running compiler is work
-        return len(self.shim.invocations())
+        return len(invocations)
 
     def new_threads(self) -> dict[int, str]:
         """Threads alive now that were not in the first snapshot."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from .._deadline import scale, wait_for
 from .._errors import MjitError
 
-__all__ = ["CompilerShim", "Hold", "Invocation", "parse_log", "KINDS", "MAX_RULES"]
+__all__ = ["CompilerShim", "Hold", "Invocation", "parse_log", "still_running", "KINDS", "MAX_RULES"]
 
 KINDS = ("pch", "compile", "link")
 #: Rules one shim reads (``MAX_RULES`` in shim.c); more would be ignored, so none are taken.
@@ -238,7 +238,7 @@ class CompilerShim:
 
     def running(self) -> list[Invocation]:
         """Invocations that started and have not ended."""
-        return [i for i in self.invocations() if i.running and _alive(i.pid)]
+        return still_running(self.invocations())
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait (bounded, scaled) until no compiler invocation is running."""
@@ -267,6 +267,11 @@ class CompilerShim:
             lines.append(f"  #{inv.seq} pid {inv.pid} {inv.kind} {inv.action}: {state}: "
                          + " ".join(inv.argv[1:]))
         return "\n".join(lines)
+
+
+def still_running(invocations: list[Invocation]) -> list[Invocation]:
+    """Those of ``invocations`` that started and have not ended."""
+    return [i for i in invocations if i.running and _alive(i.pid)]
 
 
 def _alive(pid: int) -> bool:
