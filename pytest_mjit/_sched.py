@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable
 
 from ._deadline import scale
-from ._schedules import Deadlock, Strategy, ThreadRecord
+from ._schedules import Deadlock, Strategy, ThreadRecord, is_window
 
 __all__ = ["Scheduler", "Deadlock", "Strategy", "ThreadRecord", "TOKEN_SAFETY_SECONDS"]
 
@@ -62,6 +62,7 @@ class Scheduler:
         self._counts: Callable[[str], bool] = lambda label: True
         self._settling = False
         self._keep_windows = False
+        self._windows = 0             #: window points left before a loan ends (0: no such end)
         self.active = True
         self.pid = os.getpid()
         self.points = 0               #: scheduling points passed
@@ -140,6 +141,18 @@ class Scheduler:
                 if self.active:
                     self._pass_on(None, f"{t.name} ends")
 
+    def windowed(self) -> bool:
+        """True if a thread besides the first stands where a loan stopped it."""
+        with self._cv:
+            return any(t.windowed for t in self._threads[1:] if t.state != "done")
+
+    def others_can_move(self) -> bool:
+        """True if a thread besides the first could run if lent the token: it is ready, held
+        outside (a compiler), or in a timed wait that time may end."""
+        with self._cv:
+            return any(t.state in ("ready", "external") or (t.state == "blocked" and t.timed)
+                       for t in self._threads[1:])
+
     def note_unknown(self) -> None:
         """A thread outside the run used a controlled primitive (counted, never blocked)."""
         with self._cv:
@@ -163,10 +176,15 @@ class Scheduler:
             # Only a point with a choice counts for the strategy (PCT's k is the number of
             # such points, not of all operations).
             preempt = (lent or len(runnable) > 1) and self.strategy.tick(t, label, lent)
+            at_window = lent and self._windows > 0 and is_window(t.last, label)
+            if at_window:
+                self._windows -= 1
+            t.last = label
             self._streak = self._streak + 1 if len(runnable) > 1 else 0
-            if self._deferral_over(t) or (preempt and lent):
+            stop = (preempt or (at_window and self._windows == 0)) and lent
+            if self._deferral_over(t) or stop:
                 t.parked = True             # stopped by the end of a loan: stays there
-                t.windowed = preempt and lent
+                t.windowed = stop
                 nxt = first
             elif self._streak >= SPIN:
                 nxt = self._fair_switch(t, runnable)
@@ -250,25 +268,29 @@ class Scheduler:
         self._keep_windows = keep_windows
         self._lend(n, self._protocol if protocol_only else (lambda label: True), False)
 
-    def settle(self) -> None:
+    def settle(self, windows: int = 0) -> None:
         """The first thread lets every other thread run on until it stops at a protocol
-        point, is held outside or waits (a thread already stopped at one stays there)."""
-        self._lend(1, lambda label: False, True)
+        point, is held outside or waits (a thread already stopped at one stays there).
+        ``windows``: the loan ends sooner, where the others together reach their
+        ``windows``-th window point (a thread about to take again the lock it just released,
+        between two critical sections); the thread there stays, as after ``keep_windows``."""
+        self._lend(1, lambda label: False, True, windows)
 
-    def _lend(self, n: int, counts: Callable[[str], bool], settling: bool) -> None:
+    def _lend(self, n: int, counts: Callable[[str], bool], settling: bool,
+              windows: int = 0) -> None:
         first = self._threads[0]
         with self._cv:
             if not self.active or self._current is not first or n <= 0:
                 return
             if settling and not any(self._settles(o) for o in self._threads[1:]):
                 return
-            self._counts, self._settling = counts, settling
+            self._counts, self._settling, self._windows = counts, settling, windows
             self._deferred = n
             first.state, first.wake = "ready", "deferred"
             self._current = None
             self._pass_on(None, f"{first.name} lets the others run {n} points")
             self._await(first)
-            self._deferred, first.wake, self._settling = 0, None, False
+            self._deferred, first.wake, self._settling, self._windows = 0, None, False, 0
             self._keep_windows = False
 
     # -- choosing ------------------------------------------------------------------------

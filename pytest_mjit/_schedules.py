@@ -33,7 +33,7 @@ class ThreadRecord:
     """What the scheduler knows about one controlled thread."""
 
     __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "wake",
-                 "priority", "release", "sched", "parked", "windowed")
+                 "priority", "release", "sched", "parked", "windowed", "last")
 
     def __init__(self, sched: "Scheduler", index: int, name: str) -> None:
         self.sched, self.index, self.name = sched, index, name
@@ -47,6 +47,7 @@ class ThreadRecord:
         self.release: Callable[[], None] | None = None   #: lets an external point go
         self.parked = False           #: stopped at a protocol point (see Scheduler)
         self.windowed = False         #: stopped between two operations by the strategy
+        self.last: str | None = None  #: the label of its previous scheduling point
 
     def __repr__(self) -> str:
         return f"<{self.name} {self.state}{' ' + self.what if self.what else ''}>"
@@ -76,11 +77,28 @@ STRATEGIES = ("random-walk", "pct")
 
 
 #: The chance that a lent token is taken back at a given point, while stops are left.
-LOAN_STOP = 1 / 4
+LOAN_STOP = 1 / 8
+#: The chance at a window point, per unit of the schedule's ``window``: a thread about to
+#: take again the lock it released at its last point stands between two critical sections,
+#: where window bugs live (a check made in the first and trusted in the second, a flag read
+#: between them).  Not limited in number: every host action may meet a thread there.
+WINDOW_STOP = 1 / 4
 
 
-def _stop_loan(strategy: "RandomWalk | PCT") -> bool:
-    """Whether to end a loan here (at most ``strategy.stops`` times in a run)."""
+def is_window(last: str | None, label: str) -> bool:
+    """True if a thread whose previous scheduling point was ``last`` stands, at ``label``,
+    between two critical sections of one lock (``release L`` then ``acquire L``)."""
+    return (last is not None and label.startswith("acquire ") and last.startswith("release ")
+            and last[len("release "):] == label[len("acquire "):])
+
+
+def _stop_loan(strategy: "RandomWalk | PCT", t: ThreadRecord, label: str, lent: bool) -> bool:
+    """Whether to end a loan at ``t``'s point ``label``: at a window point with a chance
+    that grows with the schedule's ``window``; elsewhere at most ``window`` times a run."""
+    if not lent or strategy.window <= 0:
+        return False
+    if is_window(t.last, label):
+        return strategy.rng.random() < WINDOW_STOP * strategy.window
     if strategy.stops <= 0 or strategy.rng.random() >= LOAN_STOP:
         return False
     strategy.stops -= 1
@@ -94,7 +112,7 @@ class RandomWalk:
 
     def __init__(self, seed: int, switches: int, p: float = 1 / 16, stops: int = 0) -> None:
         self.rng = random.Random(seed)
-        self.stops = stops
+        self.window = self.stops = stops
         self.left = switches
         self.p = p
 
@@ -102,7 +120,7 @@ class RandomWalk:
         pass
 
     def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool:
-        if lent and _stop_loan(self):
+        if _stop_loan(self, t, label, lent):
             return True
         if self.left <= 0 or self.rng.random() >= self.p:
             return False
@@ -131,7 +149,7 @@ class PCT:
 
     def __init__(self, seed: int, depth: int, horizon: int = 2000, stops: int = 0) -> None:
         self.rng = random.Random(seed)
-        self.stops = stops
+        self.window = self.stops = stops
         self.changes = sorted(self.rng.sample(range(1, horizon), max(0, depth - 1)))
         self.step = 0
         self.low = 0.0
@@ -142,7 +160,7 @@ class PCT:
         t.priority = 3.0 if t.index == 0 else 1.0 + self.rng.random()
 
     def tick(self, t: ThreadRecord, label: str, lent: bool) -> bool:
-        if lent and _stop_loan(self):
+        if _stop_loan(self, t, label, lent):
             return True
         self.step += 1
         if not self.changes or self.step < self.changes[0]:

@@ -25,13 +25,12 @@ MUTANTS = {"sm_gc_overlap": {"GC-1", "GC-2"}, "sm_gc_flag_never_set": {"GC-1", "
            "sm_copy_off_main": {"COPYJOB-1"}, "sm_finish_keeps_maps": {"FINISH-3"},
            "sm_finish_leaves_objects": {"FINISH-2"}, "sm_publish_unmapped": {"LOAD-1"},
            # a lost wake-up: found as a deadlock verdict of whichever call it stops
-           "sm_in_jit_release_wakes_wrong_condition": None}
-#: Window bugs the default preset's search does not find with SEED (measured), each with
-#: where the schedule stops the worker to catch it: (operations it runs after being woken,
-#: whether the method is freed by the GC).
-WINDOW_MUTANTS = {"sm_in_jit_set_in_second_section": (4, False),
-                  "sm_gc_flag_read_outside_lock": (3, False),
-                  "sm_gc_liveness_checked_before_wait": (3, True)}
+           "sm_in_jit_release_wakes_wrong_condition": None,
+           # window bugs, between two critical sections: found by gc_at_windows
+           "sm_in_jit_set_in_second_section": {"GC-1"},
+           "sm_gc_flag_read_outside_lock": {"GC-1"},
+           # a read of the freed ISeq's body names no clause
+           "sm_gc_liveness_checked_before_wait": None}
 
 
 def _config(request, factory=None) -> RigConfig:
@@ -46,13 +45,13 @@ def test_reference_runs_clean(request):
     assert not run.failed, run.describe()
     assert run.uncontrolled == 0, run.describe()
     assert run.examples >= config.preset.max_examples
-    assert run.compiles > 0, "no example compiled anything: the machine explores too little"
+    assert run.compiles >= 10, f"{run.compiles} compiles: the machine explores too little"
 
 
 #: The mutants whose search runs in the default run; the others run with ``-m slow`` (each
 #: search, shrinking included, takes minutes on a loaded 2-core machine).  sm_copy_off_main's
 #: search runs by default inside test_replay_reproduces_the_shrunk_failure.
-DEFAULT_SEARCHES = {"sm_in_jit_release_wakes_wrong_condition"}
+DEFAULT_SEARCHES = {"sm_in_jit_release_wakes_wrong_condition", "sm_gc_flag_read_outside_lock"}
 
 
 @pytest.mark.parametrize("mutant", [m if m in DEFAULT_SEARCHES else
@@ -101,54 +100,6 @@ def test_an_engine_on_raw_threading_still_runs(request):
                       max_examples=3)
     assert not run.failed, run.describe()
     assert run.uncontrolled > 0, run.describe()
-
-
-def _stopped_in_a_window(config: RigConfig, k: int, unroot: bool) -> list[str]:
-    """Queue one method, let the worker run ``k`` operations and stop there (as the
-    ``worker_steps`` rule does), then run a split GC around it (freeing the method first when
-    ``unroot``).  What the host saw go wrong, or the deadlock verdict."""
-    from pytest_mjit import sync
-    from pytest_mjit._schedules import ScheduleSpec
-    from pytest_mjit.host import Insn
-    from pytest_mjit.machines._rig import ExampleRig
-    from pytest_mjit.machines._schedule import Scheduler
-    from pytest_mjit.machines._trace import Trace
-    rig = ExampleRig(config)
-    sched = Scheduler(rig, Trace(), spec=ScheduleSpec("pct", 0, 0))
-    try:
-        rig.start()
-        sched.after_start()
-        sched.settle()
-        sched.pass_points(3)                       # the header is built, the worker waits
-        m = rig.host.define("m", [Insn("arg", 0), Insn("push", 3), Insn("mul"), Insn("ret")],
-                            argc=1)
-        rig.host.call(m, 2)
-        sched.run_steps(k)
-        if unroot:
-            rig.host.unroot(m)
-        rig.host.gc_begin()
-        rig.host.gc_sweep()
-        sched.pass_points(2)
-        rig.host.gc_end()
-        sched.pass_points(4)
-        return [v.detail for v in rig.host.violations]
-    except sync.Deadlock as exc:
-        return [str(exc)]
-    finally:
-        sched.open_all()
-        rig.close()
-
-
-@pytest.mark.parametrize("mutant", sorted(WINDOW_MUTANTS))
-def test_a_window_bug_is_caught_where_the_schedule_stops(request, mutant):
-    """The controlled schedule can stop the worker between two critical sections and the
-    host's checks catch what a GC there breaks; the reference survives the same schedule."""
-    k, unroot = WINDOW_MUTANTS[mutant]
-    factory = importlib.import_module(f"tests.mutants.{mutant}").create_engine
-    assert _stopped_in_a_window(_config(request, factory), k, unroot)
-    import mjit_ref
-    ref = _stopped_in_a_window(_config(request, mjit_ref.create_engine), k, unroot)
-    assert ref == [], ref
 
 
 def test_a_failure_names_the_clauses_of_its_problems():

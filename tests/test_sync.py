@@ -13,7 +13,7 @@ import pytest
 from pytest_mjit import sync
 from pytest_mjit.testing import deadline, wait_for
 from pytest_mjit._sched import Scheduler
-from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, make_strategy
+from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, is_window, make_strategy
 from pytest_mjit import MjitError
 
 def _run(body, strategy=None):
@@ -357,3 +357,60 @@ def test_a_thread_spinning_on_another_lets_it_run(strategy):
     with deadline(60, "a spin-wait under a controlled run"):
         done, sched = _run(_spin_until_the_worker_ran, strategy)
     assert done and sched.fair_switches == 1 and sched.deadlock is None
+
+
+def test_a_window_point_is_a_release_then_an_acquire_of_one_lock():
+    assert is_window("release lock 3", "acquire lock 3")
+    assert not is_window("release lock 3", "acquire lock 4")
+    assert not is_window("acquire lock 3", "acquire lock 3")
+    assert not is_window(None, "acquire lock 3")
+    assert not is_window("release lock 3", "release lock 3")
+
+
+
+def _check_then_act(windows: int = 1):
+    """A worker checks a flag in one critical section and acts on it in a second; the first
+    thread settles the worker (ending the loan at its ``windows``-th window point, or only
+    where the strategy stops it with 0) and then sets the flag.  Returns whether the worker
+    was stopped in between and whether it acted on a stale check."""
+    lock = sync.Lock()
+    state = {"stop": False, "stale": None}
+    ready = sync.Event()
+
+    def worker():
+        ready.wait()
+        with lock:
+            seen = state["stop"]
+        with lock:                     # the window is just before this acquire
+            state["stale"] = seen != state["stop"]
+
+    t = sync.Thread(target=worker, name="worker")
+    t.start()
+    ready.set()
+    sched = sync.current_run()
+    sched.settle(windows=windows)
+    stopped = sched.windowed()
+    with lock:
+        state["stop"] = True
+    t.join()
+    return stopped, state["stale"]
+
+
+def test_a_loan_can_end_at_a_window_point():
+    """``settle(windows=1)`` takes the token back where the worker stands between its two
+    critical sections: the first thread acts there, and the worker's stale check shows."""
+    (stopped, stale), _ = _run(_check_then_act)
+    assert stopped and stale
+
+
+def test_window_stops_follow_the_schedules_window():
+    """Settling plainly, a strategy whose window is 0 never stops the worker between its
+    critical sections; with a window it stops it there for most seeds, the same ones every
+    time."""
+    def stops(window, seed):
+        return _run(lambda: _check_then_act(0), PCT(seed, 1, stops=window))[0]
+    assert not any(stops(0, seed)[0] for seed in range(20))
+    runs = [stops(3, seed) for seed in range(20)]
+    assert runs == [stops(3, seed) for seed in range(20)]
+    # a window point is stopped at with chance 3/4 (elsewhere 1/8): most seeds stop there
+    assert sum(1 for stopped, stale in runs if stopped and stale) >= 10, runs

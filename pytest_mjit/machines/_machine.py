@@ -36,6 +36,9 @@ FINISH_AFTER_STEPS = 10
 _THEN = st.integers(0, 3)
 #: Largest schedule bound drawn: preemptions (random walk) or PCT depth - 1.
 MAX_BOUND = 4
+#: Most times a lent token is taken back between two points in one example (drawn evenly:
+#: an integer draw would favour 0, no stop at all; shrinking still lowers it).
+MAX_WINDOW = 3
 
 
 class ProtocolMachine(SchedulerRules):
@@ -163,7 +166,7 @@ class ProtocolMachine(SchedulerRules):
                 pch_pass=st.sampled_from([True, True, True, False]), spec=programs(max_functions=3),
                 pool=st.lists(int64s(), min_size=3, max_size=3),
                 schedule_seed=st.integers(0, 2**32 - 1), bound=st.integers(0, MAX_BOUND),
-                window=st.integers(0, 2))
+                window=st.sampled_from(range(MAX_WINDOW + 1)))
     def start(self, pch_fault: str, pch_pass: bool, spec, pool, schedule_seed: int = 0,
               bound: int = 0, window: int = 0) -> None:
         """A fresh engine with a first program; the PCH build (the first compiler run) may be
@@ -225,6 +228,20 @@ class ProtocolMachine(SchedulerRules):
                              number)
         self._calls(self.methods[-n:])
         self._settle(then)
+
+    def _new_method(self) -> Method:
+        """Define a small program of its own: a method that calls a helper (so its unit has
+        a call cache, which a copy job copies), both checked with argument 3; the method."""
+        number = self.programs
+        self.programs += 1
+        host = self.rig.host
+        helper = host.define(f"p{number}_h", [Insn("arg", 0), Insn("push", number + 2),
+                                              Insn("mul"), Insn("ret")], argc=1)
+        method = host.define(f"p{number}_w", [Insn("arg", 0), Insn("call", 0, 1), Insn("push", 1),
+                                              Insn("add"), Insn("ret")], argc=1, calls=[helper])
+        self._add_method(helper, (3,), number)
+        self._add_method(method, (3,), number)
+        return self.methods[-1]
 
     def _calls(self, methods: list[Method], times: int = 1) -> None:
         """Call each method ``times`` times through the call path and check the results;

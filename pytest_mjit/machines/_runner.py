@@ -123,14 +123,16 @@ def format_replay(version: str, blob: str) -> str:
 
 def run_machine(config: RigConfig, *, controlled: bool = True, max_examples: int | None = None,
                 step_count: int | None = None, replay: str | None = None,
-                seed: int | None = None) -> MachineRun:
+                seed: int | None = None, shrink: bool = True) -> MachineRun:
     """Run the protocol machine against ``config``'s engine; never raises for a failure of
     the engine (see ``MachineRun.error``).  Counts default to the preset's.  With
     ``config.campaign`` the search uses its example database and time budget
-    (``_campaign.py``); a ``replay`` blob replays that one failure and nothing else."""
+    (``_campaign.py``); a ``replay`` blob replays that one failure and nothing else.
+    ``shrink=False`` reports a failure as found (whether a search finds a bug, fast)."""
     campaign = config.campaign
     if campaign is None or replay is not None:
-        return _search(config, controlled, max_examples, step_count, replay, seed)
+        return _search(config, controlled, max_examples, step_count, replay, seed,
+                       shrink=shrink)
     database = campaign.database.open() if campaign.database is not None else None
     key = database_key(config.engine_name, controlled, config.preset.name)
     if campaign.replay_only:
@@ -184,7 +186,8 @@ def _merge(before: MachineRun, after: MachineRun) -> MachineRun:
 
 def _search(config: RigConfig, controlled: bool, max_examples: int | None,
             step_count: int | None, replay: str | None, seed: int | None, *,
-            database: tuple[Any, bytes] | None = None, generate: bool = True) -> MachineRun:
+            database: tuple[Any, bytes] | None = None, generate: bool = True,
+            shrink: bool = True) -> MachineRun:
     """One Hypothesis search (or one replay); ``database`` is (ExampleDatabase, key), and
     without ``generate`` only what it holds runs."""
     preset = config.preset
@@ -193,7 +196,7 @@ def _search(config: RigConfig, controlled: bool, max_examples: int | None,
     # one example tells.
     hung = _hangs.first() is not None and replay is None
     phases = [Phase.explicit, Phase.reuse] + ([Phase.generate] if generate else [])
-    if generate and not hung:
+    if generate and shrink and not hung:
         phases.append(Phase.shrink)
     test_settings = settings(
         max_examples=1 if hung else max_examples or preset.max_examples,

@@ -174,6 +174,14 @@ class Scheduler:
             self.core.defer_first(n, protocol_only=True, keep_windows=keep_windows)
         self.settle()
 
+    def in_window(self) -> bool:
+        """True if another thread stands where a loan stopped it between two operations."""
+        return self.core is not None and self.core.windowed()
+
+    def can_move(self) -> bool:
+        """True if lending the token would move another thread (controlled runs only)."""
+        return self.core is not None and self.controlled and self.core.others_can_move()
+
     def run_steps(self, n: int) -> None:
         """Let the other threads run ``n`` scheduling points of any kind, so that one may stop
         between two critical sections (where it stays: settling does not move it)."""
@@ -189,12 +197,13 @@ class Scheduler:
         self.pass_points(1)
         return "pass"
 
-    def settle(self) -> None:
+    def settle(self, windows: int = 0) -> None:
         """Let every other thread run on to its next protocol point (or until it waits), then
         record what the engine did.  Nothing moves while the machine holds the token, unless
-        threads outside the run move."""
+        threads outside the run move.  ``windows``: stop them sooner, at their
+        ``windows``-th window point between two critical sections (where they stay)."""
         if self.core is not None and self.controlled:
-            self.core.settle()
+            self.core.settle(windows)
         self._record()
 
     def _record(self) -> None:
