@@ -42,8 +42,12 @@ def suite_command(engine: str, cc: str, report: Path, *extra: str) -> list[str]:
 def run_suite(engine: str, cc: str, report: Path, *extra: str) -> str:
     """Run the suite in a new process group, bounded by RUN_LIMIT; return its output.  No
     process of the group survives the call."""
-    proc = subprocess.Popen(suite_command(engine, cc, report, *extra), cwd=ROOT,
-                            stdin=subprocess.DEVNULL,
+    # Its own working directory: the suite checks that no test adds files there, and the
+    # checkout is where other tests running beside this one write (the kill matrix's cache).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+    proc = subprocess.Popen(suite_command(engine, cc, report, *extra), cwd=report.parent,
+                            env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:

@@ -51,7 +51,7 @@ def test_reference_runs_clean(request):
 #: The mutants whose search runs in the default run; the others run with ``-m slow`` (each
 #: search, shrinking included, takes minutes on a loaded 2-core machine).  sm_copy_off_main's
 #: search runs by default inside test_replay_reproduces_the_shrunk_failure.
-DEFAULT_SEARCHES = {"sm_in_jit_release_wakes_wrong_condition", "sm_gc_flag_read_outside_lock"}
+DEFAULT_SEARCHES = {"sm_gc_flag_read_outside_lock"}
 
 
 @pytest.mark.parametrize("mutant", [m if m in DEFAULT_SEARCHES else

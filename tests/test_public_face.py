@@ -25,9 +25,7 @@ TESTS_OF_PRIVATE = {
     "tests/test_cengine.py": {"pytest_mjit._cengine"},
     "tests/test_host_maps.py": {"pytest_mjit.host._maps"},
     "tests/test_deadline_stack.py": {"pytest_mjit._watchdog", "pytest_mjit._hangs"},
-    "tests/test_machines.py": {"pytest_mjit._schedules", "pytest_mjit.machines._checks",
-                               "pytest_mjit.machines._rig", "pytest_mjit.machines._schedule",
-                               "pytest_mjit.machines._trace"},
+    "tests/test_machines.py": {"pytest_mjit.machines._checks", "pytest_mjit.machines._rig"},
     "tests/test_plugin_broken_engines.py": {"pytest_mjit._fixtures"},    # a short finish bound
     "tests/test_plugin_bad_input.py": {"pytest_mjit._config", "pytest_mjit._options",
                                        "pytest_mjit._suite"},
