@@ -299,19 +299,26 @@ class ProtocolMachine(SchedulerRules):
     def gc_begin(self, then: int = 0) -> None:
         """Start a GC and sweep; it stays open across the following steps until gc_end."""
         self._step("gc_begin()")
+        self._gc_open()
+        self._settle(then)
+
+    def _gc_open(self) -> None:
+        """Start a GC and sweep; it stays open until ``_gc_close``."""
         self._blocking(self.rig.host.gc_begin, "host.gc_begin()", "GC-2")
         self.in_gc = True
         self.checks.at_gc_begin = gc_snapshot(self.methods)
         self._bounded(self.rig.host.gc_sweep, "host.gc_sweep()")
-        self._settle(then)
+
+    def _gc_close(self) -> None:
+        self._bounded(self.rig.host.gc_end, "host.gc_end()")
+        self.in_gc = False
+        self.checks.at_gc_begin = None
 
     @precondition(lambda self: _started(self) and self.in_gc)
     @rule(then=_THEN)
     def gc_end(self, then: int = 0) -> None:
         self._step("gc_end()")
-        self._bounded(self.rig.host.gc_end, "host.gc_end()")
-        self.in_gc = False
-        self.checks.at_gc_begin = None
+        self._gc_close()
         self._settle(then)
 
     @precondition(_running)

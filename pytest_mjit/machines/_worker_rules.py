@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from ._checks import gc_snapshot
-
 if TYPE_CHECKING:
     from ._schedule import Scheduler
 
@@ -54,16 +52,15 @@ class SchedulerRules(RuleBasedStateMachine):
         def sched(self) -> Scheduler: ...
         @property
         def rig(self) -> Any: ...
-        in_gc: bool
         trace: Any
         paused: bool
-        checks: Any
-        methods: list
         def _step(self, text: str) -> None: ...
         def _settle(self, then: int = 0) -> None: ...
         def _new_method(self) -> Any: ...
         def _calls(self, methods: list, times: int = 1) -> None: ...
         def _bounded(self, fn: Any, what: str, clause: str | None = None) -> Any: ...
+        def _gc_open(self) -> None: ...
+        def _gc_close(self) -> None: ...
         def _blocking(self, fn: Any, what: str, clause: str | None = None) -> Any: ...
 
     @precondition(_movable)
@@ -142,14 +139,9 @@ class SchedulerRules(RuleBasedStateMachine):
             self.trace.note(f"GC at window {n + 1}")
             if free and n == 0:
                 self.rig.host.unroot(m.iseq)
-            self._blocking(self.rig.host.gc_begin, "host.gc_begin()", "GC-2")
-            self.in_gc = True
-            self.checks.at_gc_begin = gc_snapshot(self.methods)
-            self._bounded(self.rig.host.gc_sweep, "host.gc_sweep()")
+            self._gc_open()
             self.sched.pass_points(2)
-            self._bounded(self.rig.host.gc_end, "host.gc_end()")
-            self.in_gc = False
-            self.checks.at_gc_begin = None
+            self._gc_close()
         # Past its windows the worker stands at a protocol point (generating code, holding
         # in_jit, or at its compiler): one more GC meets it there (GC-2, GC-6).
         self._blocking(self.rig.host.gc, "host.gc()", "GC-2")
