@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pytest_mjit import sync
-from pytest_mjit.testing import deadline, wait_for
+from pytest_mjit.testing import DeadlineExceeded, deadline, wait_for
 from pytest_mjit._sched import Scheduler
 from pytest_mjit._schedules import PCT, RandomWalk, ScheduleSpec, is_window, make_strategy
 from pytest_mjit import MjitError
@@ -414,3 +414,42 @@ def test_window_stops_follow_the_schedules_window():
     assert runs == [stops(3, seed) for seed in range(20)]
     # a window point is stopped at with chance 3/4 (elsewhere 1/8): most seeds stop there
     assert sum(1 for stopped, stale in runs if stopped and stale) >= 10, runs
+
+
+def _spin_without_points(stop: threading.Event, spinning: threading.Event) -> None:
+    """A controlled thread's busy loop that passes no scheduling point (it polls an Event
+    of ``threading``, not of the run): it keeps the token until ``stop`` is set."""
+    spinning.set()
+    while not stop.is_set():
+        pass
+
+
+def test_a_deadline_expires_while_a_controlled_thread_spins():
+    """The token holder spins where the scheduler cannot take the token back; the first
+    thread, waiting for it in a join, is still freed by its deadline: ``DeadlineExceeded``
+    in about the deadline's time (not the scheduler's own safety wait), naming the spinning
+    thread's stack and the run's state.  Afterwards the run stops and the thread ends."""
+    stop, spinning = threading.Event(), threading.Event()
+    sched = Scheduler(RandomWalk(0, 0))
+    thread = None
+    start = time.monotonic()
+    try:
+        with pytest.raises(DeadlineExceeded) as caught:
+            with sync.controlled_run(sched):
+                thread = sync.Thread(target=_spin_without_points, args=(stop, spinning),
+                                     name="spinner")
+                thread.start()
+                with deadline(1.0, "joining a spinning thread", sched.describe):
+                    thread.join()
+        took = time.monotonic() - start
+        text = str(caught.value)
+        assert "joining a spinning thread" in text
+        assert "_spin_without_points" in text          # the spinner's stack
+        assert "token with spinner" in text            # the run's state (Scheduler.describe)
+        assert spinning.is_set() and took < 30, took
+        assert not sched.active
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(10)
+    assert thread is not None and not thread.is_alive()
