@@ -11,16 +11,19 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from .. import sync
 from .._deadline import DeadlineExceeded
-from .._errors import EngineStateError, MjitError
+from .._errors import MjitError
 from .._schedules import ScheduleSpec
 from ..host import Insn
 from ..strategies import define_program, int64s, programs
-from ._checks import (Method, ProtocolViolation, StepState, blamed, check_step, child_check,
-                      clauses_of, expected_result, gc_snapshot, leftover_problems)
+from ._checks import (Method, ProtocolViolation, StepState, blamed, check_step, clauses_of,
+                      expected_result, leftover_problems)
 from ._rig import ExampleRig, RigConfig
 from ._schedule import Scheduler
 from ._trace import Trace
-from ._worker_rules import SchedulerRules, _host_free, _running, _started
+from ._gc_rules import GCRules
+from ._lifecycle_rules import LifecycleRules
+from ._base import _THEN, _host_free, _running
+from ._worker_rules import SchedulerRules
 
 __all__ = ["ProtocolMachine", "machine_class", "CALL_SECONDS", "BLOCKING_SECONDS"]
 
@@ -30,10 +33,6 @@ CALL_SECONDS = 20.0
 BLOCKING_SECONDS = 30.0
 
 _index = st.integers(0, 63)
-#: The finish rule is offered only after this many steps.
-FINISH_AFTER_STEPS = 10
-#: How many passes the worker may make after a host action (a draw of every such rule).
-_THEN = st.integers(0, 3)
 #: Largest schedule bound drawn: preemptions (random walk) or PCT depth - 1.
 MAX_BOUND = 4
 #: Most times a lent token is taken back between two points in one example (drawn evenly:
@@ -41,7 +40,7 @@ MAX_BOUND = 4
 MAX_WINDOW = 3
 
 
-class ProtocolMachine(SchedulerRules):
+class ProtocolMachine(SchedulerRules, GCRules, LifecycleRules):
     """One example: a fresh engine driven by drawn steps.  Subclasses made by
     ``machine_class`` set ``config`` and ``controlled``."""
 
@@ -229,20 +228,6 @@ class ProtocolMachine(SchedulerRules):
         self._calls(self.methods[-n:])
         self._settle(then)
 
-    def _new_method(self) -> Method:
-        """Define a small program of its own: a method that calls a helper (so its unit has
-        a call cache, which a copy job copies), both checked with argument 3; the method."""
-        number = self.programs
-        self.programs += 1
-        host = self.rig.host
-        helper = host.define(f"p{number}_h", [Insn("arg", 0), Insn("push", number + 2),
-                                              Insn("mul"), Insn("ret")], argc=1)
-        method = host.define(f"p{number}_w", [Insn("arg", 0), Insn("call", 0, 1), Insn("push", 1),
-                                              Insn("add"), Insn("ret")], argc=1, calls=[helper])
-        self._add_method(helper, (3,), number)
-        self._add_method(method, (3,), number)
-        return self.methods[-1]
-
     def _calls(self, methods: list[Method], times: int = 1) -> None:
         """Call each method ``times`` times through the call path and check the results;
         one bounded, pumped client call for the lot."""
@@ -286,41 +271,6 @@ class ProtocolMachine(SchedulerRules):
         self.rig.host.unroot(m.iseq)
         self._settle(then)
 
-    @precondition(_host_free)
-    @rule(then=_THEN)
-    def gc(self, then: int = 0) -> None:
-        """A whole GC (gc_start_hook may wait for code generation: gates are pumped)."""
-        self._step("gc()")
-        self._blocking(self.rig.host.gc, "host.gc()", "GC-2")
-        self._settle(then)
-
-    @precondition(_running)
-    @rule(then=_THEN)
-    def gc_begin(self, then: int = 0) -> None:
-        """Start a GC and sweep; it stays open across the following steps until gc_end."""
-        self._step("gc_begin()")
-        self._gc_open()
-        self._settle(then)
-
-    def _gc_open(self) -> None:
-        """Start a GC and sweep; it stays open until ``_gc_close``."""
-        self._blocking(self.rig.host.gc_begin, "host.gc_begin()", "GC-2")
-        self.in_gc = True
-        self.checks.at_gc_begin = gc_snapshot(self.methods)
-        self._bounded(self.rig.host.gc_sweep, "host.gc_sweep()")
-
-    def _gc_close(self) -> None:
-        self._bounded(self.rig.host.gc_end, "host.gc_end()")
-        self.in_gc = False
-        self.checks.at_gc_begin = None
-
-    @precondition(lambda self: _started(self) and self.in_gc)
-    @rule(then=_THEN)
-    def gc_end(self, then: int = 0) -> None:
-        self._step("gc_end()")
-        self._gc_close()
-        self._settle(then)
-
     @precondition(_running)
     @rule(then=_THEN)
     def check_ints(self, then: int = 0) -> None:
@@ -359,82 +309,6 @@ class ProtocolMachine(SchedulerRules):
         self._step("drop_frame()")
         self.frames.pop().close()
         self._settle(then)
-
-    # -- engine life cycle ----------------------------------------------------------------------
-
-    def _pch_built(self) -> bool:
-        """The shim saw a PCH build succeed (only then does the worker's state follow the
-        model: a failed PCH stops the worker by itself)."""
-        return ("pch" not in self.rig.capabilities
-                or any(i.kind == "pch" and i.ok for i in self.rig.shim.invocations()))
-
-    def _client(self, fn, what: str, blocking: bool, clause: str | None = None) -> Any:
-        """A client call that raises EngineStateError only when the engine is disabled."""
-        try:
-            return (self._blocking(fn, what, clause) if blocking
-                    else self._bounded(fn, what, clause))
-        except EngineStateError:
-            if self.rig.engine.enabled:
-                raise
-            return None
-
-    @precondition(_running)
-    @rule(wait=st.booleans(), then=_THEN)
-    def pause(self, wait: bool, then: int = 0) -> None:
-        self._step(f"pause(wait={wait})")
-        self.stops += 1
-        # STOP-2: pause(wait=True) returns once the worker stopped, drained or not.
-        got = self._client(lambda: self.rig.engine.pause(wait=wait), f"engine.pause(wait={wait})",
-                           True, "STOP-2" if wait else "STOP-1")
-        if self._pch_built() and got is not None and got != (not self.paused):
-            self._fail(blamed("STOP-3", f"pause() returned {got} with the worker "
-                                        f"{'stopped' if self.paused else 'running'}"))
-        self.paused = True
-        self._settle(then)
-
-    @precondition(_running)
-    @rule(then=_THEN)
-    def resume(self, then: int = 0) -> None:
-        self._step("resume()")
-        got = self._client(self.rig.engine.resume, "engine.resume()", False)
-        if self._pch_built() and got is not None and got != self.paused:
-            self._fail(blamed("STOP-3", f"resume() returned {got} with the worker "
-                                        f"{'stopped' if self.paused else 'running'}"))
-        self.paused = False
-        self._settle(then)
-
-    @precondition(lambda self: _running(self) and "fork" in self.rig.capabilities)
-    @rule(then=_THEN)
-    def fork(self, then: int = 0) -> None:
-        """Fork as MRI does; the child calls every compiled method and reports mismatches."""
-        self._step("fork()")
-        self.stops += 1   # the host pauses the worker around the fork
-        methods = list(self._live())
-        child = child_check(methods, len(self.rig.host.violations))
-        result = self._client(lambda: self.rig.host.fork(child, 30.0), "host.fork()", True)
-        if result is None:
-            self.trace.note("fork skipped: the engine is disabled")
-            self._settle()
-            return
-        self.paused = False   # the host resumes the parent's worker after the fork
-        if result.error or result.exit_status != 0:
-            self._fail(f"forked child failed (exit {result.exit_status}): {result.error}")
-        elif result.result:
-            self._fail("in the forked child: " + "; ".join(result.result))
-        self._settle(then)
-
-    @precondition(lambda self: _running(self) and len(self.trace.steps) > FINISH_AFTER_STEPS)
-    @rule()
-    def finish(self) -> None:
-        """Finish the engine; nothing of it may be left (threads, processes, files, maps).
-        Offered only after a few steps (teardown finishes and checks the same way), so that
-        most examples explore before the engine goes away."""
-        self._step("finish()")
-        self._teardown_frames()
-        self.sched.open_all()
-        self.rig.finish()
-        self.finished = True
-        self._check_leftovers()
 
     def _check_leftovers(self) -> None:
         problems = leftover_problems(self.rig.leftovers())
