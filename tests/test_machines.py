@@ -46,6 +46,8 @@ def test_reference_runs_clean(request):
     assert run.uncontrolled == 0, run.describe()
     assert run.examples >= config.preset.max_examples
     assert run.compiles >= 10, f"{run.compiles} compiles: the machine explores too little"
+    # the real compiler's own time is counted, and is part of the run's
+    assert 0 < run.compiler_seconds < run.seconds, run.describe()
 
 
 #: The mutants whose search runs in the default run; the others run with ``-m slow`` (each

@@ -168,6 +168,16 @@ def test_slow_delays_then_compiles(shim, source, tmp_path):
     assert run(shim, "-c", source, "-o", tmp_path / "u.o").returncode == 0
     inv = shim.invocations()[0]
     assert inv.end - inv.start >= 0.15 and inv.action == "slow"
+    # the compiler's own time starts after the delay
+    assert inv.ran - inv.start >= 0.15
+    assert 0 < inv.compiler_seconds == inv.end - inv.ran
+
+
+def test_a_fault_runs_no_compiler(shim, source, tmp_path):
+    shim.fail(kind="compile")
+    assert run(shim, "-c", source, "-o", tmp_path / "u.o").returncode == 1
+    inv = shim.invocations()[0]
+    assert inv.ran is None and inv.compiler_seconds == 0 and inv.end is not None
 
 
 def test_clear_rules_releases_and_forgets(shim, source, tmp_path):
@@ -198,12 +208,12 @@ def test_arguments_with_spaces_tabs_and_percent_round_trip(shim, tmp_path):
 def test_parse_log_pairs_records_and_orders_by_start():
     text = ("start\t20\t1\t2000000000\tcompile\thold\tr1\tcc\t-c\n"
             "start\t10\t1\t1000000000\tlink\trun\t-\tcc\n"
-            "end\t10\t1500000000\t0\t0\trun\n"
-            "end\t20\t2500000000\t0\t11\thold\n"
+            "end\t10\t1500000000\t0\t0\trun\t1100000000\n"
+            "end\t20\t2500000000\t0\t11\thold\t0\n"
             "start\t30\t1\t3000000000\tpch\trun\t-\tcc\n")
     a, b, c = parse_log(text)
-    assert (a.seq, a.pid, a.exit, a.end) == (1, 10, 0, 1.5)
-    assert (b.pid, b.signal, b.exit, b.rule) == (20, 11, None, "r1")
+    assert (a.seq, a.pid, a.exit, a.end, a.ran) == (1, 10, 0, 1.5, 1.1)
+    assert (b.pid, b.signal, b.exit, b.rule, b.ran) == (20, 11, None, "r1", None)
     assert c.running and c.kind == "pch"
 
 

@@ -41,10 +41,17 @@ class Invocation:
     end: float | None = None
     exit: int | None = None      #: exit status, when it exited
     signal: int | None = None    #: terminating signal, when it died by one
+    ran: float | None = None     #: when the real compiler was started (None: it was not)
 
     @property
     def running(self) -> bool:
         return self.end is None
+
+    @property
+    def compiler_seconds(self) -> float:
+        """How long the real compiler ran (0 while it runs or if it never ran): the
+        toolchain's own time, without the shim's holds and slow-downs."""
+        return self.end - self.ran if self.end is not None and self.ran is not None else 0.0
 
     @property
     def output(self) -> str | None:
@@ -63,7 +70,7 @@ class Invocation:
 def parse_log(text: str) -> list[Invocation]:
     """Parse ``shim.log`` into invocations ordered by start time (``seq`` from 1)."""
     starts: dict[int, dict] = {}
-    ends: dict[int, tuple[float, int, int]] = {}
+    ends: dict[int, tuple[float, int, int, float | None]] = {}
     for line in text.splitlines():
         fields = line.split("\t")
         if fields[0] == "start" and len(fields) >= 7:
@@ -73,13 +80,15 @@ def parse_log(text: str) -> list[Invocation]:
                                rule=None if fields[6] == "-" else fields[6],
                                argv=tuple(_unescape(f) for f in fields[7:]))
         elif fields[0] == "end" and len(fields) >= 5:
-            ends[int(fields[1])] = (int(fields[2]) / 1e9, int(fields[3]), int(fields[4]))
+            ran_ns = int(fields[6]) if len(fields) > 6 else 0
+            ends[int(fields[1])] = (int(fields[2]) / 1e9, int(fields[3]), int(fields[4]),
+                                    ran_ns / 1e9 if ran_ns else None)
     result = []
     for seq, rec in enumerate(sorted(starts.values(), key=lambda r: (r["start"], r["pid"])), 1):
         end = ends.get(rec["pid"])
         if end is not None:
-            t, status, sig = end
-            rec.update(end=t, exit=None if sig else status, signal=sig or None)
+            t, status, sig, ran = end
+            rec.update(end=t, exit=None if sig else status, signal=sig or None, ran=ran)
         result.append(Invocation(seq=seq, **rec))
     return result
 

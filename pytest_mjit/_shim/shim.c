@@ -10,7 +10,8 @@
  *        [<objects>]]                                                  (tab separated)
  *
  * and appends one "start" and one "end" record per invocation to "shim.log" (one write(2)
- * each on an O_APPEND descriptor).  Actions: hold (wait for release, then compile), fail (exit
+ * each on an O_APPEND descriptor); the "end" record says when the real compiler was started
+ * (0 if it never was), so that its own time is known apart from holds and faults.  Actions: hold (wait for release, then compile), fail (exit
  * 1 without compiling), crash (die by signal <arg>), hang (wait for release, then exit 1),
  * slow (sleep <arg> ms, then compile).  A rule is released by the file "release.<id>"; the
  * shim announces that it reached a hold with the file "reached.<id>.<pid>".  A rule with an
@@ -49,6 +50,7 @@ static struct rule rules[MAX_RULES];
 static int nrules;
 static double maxhold = 120.0;
 static int log_fd = -1;
+static long long ran_ns;   /* when the real compiler was started; 0: not (yet) */
 
 static long long now_ns(void)
 {
@@ -202,8 +204,8 @@ static void wait_release(const struct rule *r)
 static void finish(const char *action, int status, int sig)
 {
     char buf[256];
-    int n = snprintf(buf, sizeof buf, "end\t%d\t%lld\t%d\t%d\t%s\n",
-                     (int)getpid(), now_ns(), status, sig, action);
+    int n = snprintf(buf, sizeof buf, "end\t%d\t%lld\t%d\t%d\t%s\t%lld\n",
+                     (int)getpid(), now_ns(), status, sig, action, ran_ns);
     log_record(buf, (size_t)n);
     if (sig) {
         struct rlimit none = {0, 0};
@@ -222,6 +224,7 @@ static void finish(const char *action, int status, int sig)
 static void run_real(int argc, char **argv, const char *action)
 {
     (void)argc;
+    ran_ns = now_ns();
     pid_t pid = fork();
     if (pid < 0) finish(action, 127, 0);
     if (pid == 0) {

@@ -52,6 +52,7 @@ class ProtocolMachine(SchedulerRules, GCRules, LifecycleRules):
     total_steps = 0
     uncontrolled_total = 0
     compiles = 0
+    compiler_seconds = 0.0
     unloads = 0
     full_cache_steps = 0
     #: the first few failures of the search (they survive a replay that does not fail)
@@ -353,6 +354,7 @@ class ProtocolMachine(SchedulerRules, GCRules, LifecycleRules):
             type(self).uncontrolled_total += self._sched.uncontrolled if self._sched else 0
             cls = type(self)
             cls.compiles += sum(1 for i in self.record[1] if i.kind == "compile")
+            cls.compiler_seconds += sum(i.compiler_seconds for i in self.record[1])
             cls.unloads += self.checks.unloads
             cls.full_cache_steps += self.checks.full_cache_steps
             self.rig.close()
@@ -364,5 +366,6 @@ def machine_class(config: RigConfig, *, controlled: bool = True,
     return type(name, (ProtocolMachine,), {"config": config, "controlled": controlled,
                                            "last": None, "examples": 0, "total_steps": 0,
                                            "uncontrolled_total": 0, "compiles": 0,
-                                           "unloads": 0, "full_cache_steps": 0,
+                                           "compiler_seconds": 0.0, "unloads": 0,
+                                           "full_cache_steps": 0,
                                            "failures_seen": []})

@@ -41,6 +41,7 @@ class MachineRun:
     seconds: float
     uncontrolled: int              #: moves seen outside the schedule (all examples)
     compiles: int = 0              #: compiler runs of kind "compile" (all examples)
+    compiler_seconds: float = 0.0  #: time the real compiler ran, every kind (all examples)
     unloads: int = 0               #: live methods whose code went away (all examples)
     full_cache_steps: int = 0      #: steps that ended with max_cache_size methods compiled
     seen: list[str] = dataclasses.field(default_factory=list)  #: first failures of the search
@@ -88,7 +89,8 @@ class MachineRun:
         if not self.failed:
             return (f"protocol machine: {self.examples} examples, {self.steps} steps, "
                     f"{self.compiles} unit compiles, {self.full_cache_steps} steps with a "
-                    f"full cache, {self.unloads} unloads, {self.seconds:.1f}s, "
+                    f"full cache, {self.unloads} unloads, {self.seconds:.1f}s "
+                    f"({self.compiler_seconds:.1f}s of it in the compiler), "
                     f"{self.uncontrolled} uncontrolled moves"
                     + (f"\n{searched}" if searched else ""))
         lines = [f"{type(self.error).__name__}: {self.error}"]
@@ -180,6 +182,7 @@ def _merge(before: MachineRun, after: MachineRun) -> MachineRun:
         seconds=before.seconds + after.seconds,
         uncontrolled=before.uncontrolled + after.uncontrolled,
         compiles=before.compiles + after.compiles, unloads=before.unloads + after.unloads,
+        compiler_seconds=before.compiler_seconds + after.compiler_seconds,
         full_cache_steps=before.full_cache_steps + after.full_cache_steps,
         seen=(before.seen + after.seen)[:5])
 
@@ -230,7 +233,8 @@ def _search(config: RigConfig, controlled: bool, max_examples: int | None,
             error = exc
     run = MachineRun(examples=cls.examples, steps=cls.total_steps,
                      seconds=time.monotonic() - start, uncontrolled=_uncontrolled(cls),
-                     compiles=cls.compiles, unloads=cls.unloads,
+                     compiles=cls.compiles, compiler_seconds=cls.compiler_seconds,
+                     unloads=cls.unloads,
                      full_cache_steps=cls.full_cache_steps, seen=list(cls.failures_seen),
                      error=error, report="\n".join(map(str, reported + _notes(error))),
                      shrunk=Phase.shrink in phases)
