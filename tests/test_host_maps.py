@@ -28,6 +28,7 @@ def test_parse_maps_decodes_paths_and_marks_deleted_files():
     assert lib.deleted and lib.file == "/tmp/a\nb/_ruby_mjit_p1u2.so"
     assert lib.holds(0x7F3A10000000) and not lib.holds(0x7F3A10001000)
     assert regions[2].path == "" and regions[3].file == "[vdso]"
+    assert parse_maps(MAPS_TEXT, executable=True) == regions[1:]
 
 
 def test_library_at_names_the_loaded_library_of_an_address():

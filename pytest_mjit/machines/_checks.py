@@ -150,7 +150,7 @@ def check_step(host: Any, methods: list[Method], state: StepState, *, max_cache_
     # jit_func first, maps after: code published meanwhile was loaded before it was published.
     funcs = [(m, m.iseq.body.jit_func) for m in live]
     funcs = [(m, func) for m, func in funcs if is_compiled(func)]
-    ranges = [r for r in mapped_regions() if r.executable]
+    ranges = mapped_regions(executable=True) if funcs else []
     compiled = {m.iseq.id for m, _ in funcs}
     for m, func in funcs:
         where = next((r.path for r in ranges if r.holds(func.address)), None)
