@@ -172,6 +172,23 @@ def test_replaying_an_empty_database_runs_nothing(mjit_machine_config, tmp_path)
     assert "replayed the example database" in run.describe()
 
 
+def test_a_run_closes_its_redis_connections(mjit_machine_config, redis_url):
+    """run_machine leaves no connection to the example database open: the server counts
+    as many clients after it as before."""
+    import redis
+    import mjit_ref
+    campaign = Campaign(seconds=None, replay_only=True, database=parse_example_db(redis_url))
+    config = dataclasses.replace(
+        mjit_machine_config.replace(factory=mjit_ref.create_engine, preset="quick"),
+        campaign=campaign)
+    with redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1) as client:
+        before = client.client_list()
+        run = run_machine(config)
+        after = client.client_list()
+    assert not run.failed, run.describe()
+    assert len(after) == len(before), after
+
+
 def test_keys_and_seeds_separate_what_they_must():
     """Findings are shared by runs of one engine, machine and preset, and no other; every
     worker and round searches from its own seed, round 0 of worker 0 from the run's."""

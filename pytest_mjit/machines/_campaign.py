@@ -19,7 +19,8 @@ from typing import Any
 from .._errors import MjitError
 from .._text import clean
 
-__all__ = ["Campaign", "ExampleDb", "parse_campaign", "parse_example_db", "database_key",
+__all__ = ["Campaign", "ExampleDb", "parse_campaign", "parse_example_db", "close_database",
+           "database_key",
            "round_seed", "worker_index", "REDIS_TIMEOUT"]
 
 #: Seconds a Redis server gets to answer the start-up check (and each later command).
@@ -40,7 +41,7 @@ class ExampleDb:
     redis_url: str | None = None
 
     def open(self) -> Any:
-        """The Hypothesis ``ExampleDatabase`` this value names."""
+        """The Hypothesis ``ExampleDatabase`` this value names (``close_database`` it)."""
         if self.directory is not None:
             from hypothesis.database import DirectoryBasedExampleDatabase
             return DirectoryBasedExampleDatabase(str(self.directory))
@@ -125,6 +126,14 @@ def parse_example_db(value: str) -> ExampleDb:
         raise MjitError(f"--mjit-example-db={shown}: cannot write the directory "
                         "(permission denied)")
     return ExampleDb(value, directory=path.resolve())
+
+
+def close_database(database: Any) -> None:
+    """Close what ``ExampleDb.open`` opened: a Redis database's connections (a directory
+    holds nothing open)."""
+    client = getattr(database, "redis", None)
+    if client is not None:
+        client.close()
 
 
 def _redis_client(value: str, shown: str) -> Any:

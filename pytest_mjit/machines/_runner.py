@@ -17,7 +17,7 @@ from hypothesis.stateful import get_state_machine_test
 
 from .. import _hangs
 from .._errors import MjitError
-from ._campaign import database_key, round_seed
+from ._campaign import close_database, database_key, round_seed
 from ._machine import machine_class
 from ._rig import RigConfig
 
@@ -137,15 +137,18 @@ def run_machine(config: RigConfig, *, controlled: bool = True, max_examples: int
                        shrink=shrink)
     database = campaign.database.open() if campaign.database is not None else None
     key = database_key(config.engine_name, controlled, config.preset.name)
-    if campaign.replay_only:
-        run = _search(config, controlled, max_examples, step_count, None, seed,
-                      database=(database, key), generate=False)
-    elif campaign.seconds is None:
-        run = _search(config, controlled, max_examples, step_count, None, seed,
-                      database=(database, key))
-    else:
-        run = _rounds(config, controlled, max_examples, step_count, seed, database, key,
-                      campaign.seconds, campaign.seed, campaign.worker)
+    try:
+        if campaign.replay_only:
+            run = _search(config, controlled, max_examples, step_count, None, seed,
+                          database=(database, key), generate=False)
+        elif campaign.seconds is None:
+            run = _search(config, controlled, max_examples, step_count, None, seed,
+                          database=(database, key))
+        else:
+            run = _rounds(config, controlled, max_examples, step_count, seed, database, key,
+                          campaign.seconds, campaign.seed, campaign.worker)
+    finally:
+        close_database(database)
     run.campaign = campaign.describe()
     return run
 
