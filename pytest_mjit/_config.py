@@ -48,17 +48,19 @@ def raw_value(name: str, cli: Callable[[str], Any], ini: Callable[[str], Any],
 
 def value_and_origin(name: str, cli: Callable[[str], Any], ini: Callable[[str], Any],
                      environ: Mapping[str, str]) -> tuple[str | None, str]:
-    """The value of option ``name`` and where it came from: ``--mjit-NAME``,
+    """The value of option ``name`` (``example-db`` is ``mjit_example_db`` in ini and
+    ``PYTEST_MJIT_EXAMPLE_DB`` in the environment) and where it came from: ``--mjit-NAME``,
     ``PYTEST_MJIT_NAME`` or ``ini mjit_NAME`` (errors name that origin)."""
-    value = cli(f"mjit_{name}")
+    key = name.replace("-", "_")
+    value = cli(f"mjit_{key}")
     if value is not None:
         return str(value), f"--mjit-{name}"
-    value = environ.get(env_name(name))
+    value = environ.get(env_name(key))
     if value:
-        return value, env_name(name)
-    value = ini(f"mjit_{name}")
+        return value, env_name(key)
+    value = ini(f"mjit_{key}")
     if value not in (None, "", []):
-        return str(value), f"ini mjit_{name}"
+        return str(value), f"ini mjit_{key}"
     return None, f"--mjit-{name}"
 
 

@@ -13,6 +13,7 @@ import hypothesis
 from hypothesis.core import decode_failure
 from hypothesis.errors import InvalidArgument
 
+from .._config import value_and_origin
 from .._errors import MjitError
 from .._text import clean
 from ._campaign import Campaign, parse_campaign, parse_example_db, worker_index
@@ -58,17 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def _search_option(config: pytest.Config, name: str) -> tuple[str | None, str]:
     """The value of ``--mjit-NAME`` (command line, else environment, else ini) and its
     origin."""
-    key = name.replace("-", "_")
-    value = config.getoption(f"mjit_{key}", None)
-    if value is not None:
-        return str(value), f"--mjit-{name}"
-    env = f"PYTEST_MJIT_{key.upper()}"
-    if os.environ.get(env):
-        return os.environ[env], env
-    value = config.getini(f"mjit_{key}")
-    if value not in (None, "", []):
-        return str(value), f"ini mjit_{key}"
-    return None, f"--mjit-{name}"
+    return value_and_origin(name, lambda n: config.getoption(n, None), config.getini,
+                            os.environ)
 
 
 def campaign_value(config: pytest.Config) -> Campaign | None:
