@@ -189,12 +189,11 @@ def mjit_options(request: pytest.FixtureRequest, mjit_cc: CompilerShim,
         if marker.args:
             raise MjitError("@pytest.mark.mjit_options takes keyword arguments only")
         overrides.update(marker.kwargs)
-    base: dict[str, Any] = dict(cc=mjit_cc.path, cc_family=mjit_cc.family,
-                                tmp_dir=str(mjit_tmpdir), min_calls=2,
-                                wait_timeout=preset.wait_timeout)
-    base.update(overrides)
+    rig = _test(request).rig
+    assert rig is not None and rig.shim is mjit_cc and rig.tmp_dir == mjit_tmpdir
     try:
-        return Options(**base)
+        return rig.options(**{"min_calls": 2, "wait_timeout": preset.wait_timeout,
+                              **overrides})
     except TypeError as exc:
         raise MjitError(f"@pytest.mark.mjit_options: {exc}") from None
 
