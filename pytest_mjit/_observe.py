@@ -246,16 +246,21 @@ class Observer:
         """Everything observable now.  With ``marker`` (``_strays.new_marker()``), the
         processes count those whose environment carries it, wherever they were re-parented."""
         host = self.host
+        return Snapshot(
+            files=frozenset(self.files()), maps=frozenset(self.maps()),
+            threads=self.threads(), children=frozenset(self.processes(marker)),
+            events=len(host.events) if host is not None else 0,
+        )
+
+    def processes(self, marker: str | None = None) -> set[Child]:
+        """This process's children; with ``marker``, also the processes whose environment
+        carries it, wherever they were re-parented."""
         children = self.children()
         if marker is not None:
             from ._strays import marked_processes
             pids = {c.pid for c in children}
             children |= {c for c in marked_processes(marker) if c.pid not in pids}
-        return Snapshot(
-            files=frozenset(self.files()), maps=frozenset(self.maps()),
-            threads=self.threads(), children=frozenset(children),
-            events=len(host.events) if host is not None else 0,
-        )
+        return children
 
     def allow(self, *kinds: str) -> None:
         """Let this test leave some kinds of leftovers: "threads", "children", "files", "maps"."""

@@ -164,11 +164,15 @@ class Rig:
         """The difference between the first snapshot and one taken now; threads and processes
         get ``grace`` seconds (scaled; none once the engine is known to hang) to go away."""
         end = time.monotonic() + scale(_hangs.grace(grace))
-        while True:
-            diff = self.before.diff(self.observer.snapshot(self.marker))
-            if not (diff.threads_added or diff.children_added) or time.monotonic() >= end:
-                break
-            time.sleep(0.005)
+        before_pids = {c.pid for c in self.before.children}
+        pause = 0.005
+        # Threads and processes only while waiting; the whole snapshot (files, maps) once.
+        while (self.new_threads() or any(c.pid not in before_pids
+                                         for c in self.observer.processes(self.marker))) \
+                and time.monotonic() < end:
+            time.sleep(pause)
+            pause = min(0.05, pause * 2)
+        diff = self.before.diff(self.observer.snapshot(self.marker))
         own = {self.shim.control_dir.name} if self.shim is not None \
             and self.shim.control_dir.parent == self.tmp_dir else set()
         prefix = os.path.join(str(self.maps_under), "")
