@@ -18,7 +18,7 @@ from ._engine_check import call_bounded
 from ._errors import MjitError
 from ._observe import Observer
 from ._options import Options
-from ._rig import FINISH_QUIET, Rig
+from ._rig import Rig
 from ._run_end import exit_guard
 from ._session import MjitSession
 from ._shim import CompilerShim
@@ -228,8 +228,7 @@ class Starter:
         assert rig is not None     # _mjit_guard made it
         for _host, engine, _opts in reversed(rig.started):
             try:
-                rig.finish(engine, seconds, what, hang="engine.finish()", busy=rig.progress,
-                           quiet=FINISH_QUIET)
+                rig.finish_watched(engine, seconds, what)
             except DeadlineExceeded as exc:
                 expired = expired or exc
                 self._test.release_all()

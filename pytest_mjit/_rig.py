@@ -145,6 +145,13 @@ class Rig:
         with deadline(seconds, what, hang=hang, busy=busy, quiet=quiet):
             engine.finish(**kwargs)
 
+    def finish_watched(self, engine: Any, seconds: float, what: str) -> None:
+        """``engine.finish()`` within ``seconds``, cut after ``FINISH_QUIET`` seconds that
+        show no sign of work through the shim (``progress``); an expiry makes the engine
+        known to hang."""
+        self.finish(engine, seconds, what, hang="engine.finish()", busy=self.progress,
+                    quiet=FINISH_QUIET)
+
     def progress(self) -> object:
         """What the engines visibly do through the shim: a new token whenever a compiler
         runs or ran since the last call (for ``finish``'s ``busy``)."""

@@ -69,8 +69,8 @@ def test_finish_deadline_is_unresolved(pytester):
         def test_finish(mjit_engine):
             os.environ["HOSTILE_FINISH_HANGS"] = "1"
     """)
-    pytester.makeconftest(FAST_DEADLINES + "from pytest_mjit import _fixtures\n"
-                          "_fixtures.FINISH_QUIET = 0.3\n")
+    pytester.makeconftest(FAST_DEADLINES + "from pytest_mjit import _rig\n"
+                          "_rig.FINISH_QUIET = 0.3\n")
     rc, out = run_isolated(pytester.path, "-n", "0", "--mjit-engine=hostile_engine:create",
                            "--mjit-report=r.json")
     report = read_report(pytester.path / "r.json")

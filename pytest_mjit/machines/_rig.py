@@ -18,7 +18,7 @@ from .._deadline import deadline, scale
 from .._errors import MjitError
 from .._options import Options
 from .._presets import DEFAULT_PRESET, PRESETS, Preset
-from .._rig import FINISH_QUIET, Leftovers, Rig
+from .._rig import Leftovers, Rig
 from .._shim import build_shim
 from .._watchdog import GRACE
 from ..host import write_header
@@ -162,8 +162,7 @@ class ExampleRig:
         if self.finished or self.engine is None:
             return
         self.finished = True
-        self.rig.finish(self.engine, FINISH_SECONDS, "engine.finish()", hang="engine.finish()",
-                        busy=self.rig.progress, quiet=FINISH_QUIET)
+        self.rig.finish_watched(self.engine, FINISH_SECONDS, "engine.finish()")
 
     def leftovers(self) -> Leftovers:
         """What is left after ``finish``: threads, compiler processes, files in the tmp dir and
