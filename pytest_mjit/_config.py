@@ -64,6 +64,24 @@ def value_and_origin(name: str, cli: Callable[[str], Any], ini: Callable[[str], 
     return None, f"--mjit-{name}"
 
 
+#: Options whose ini value is a path, read relative to the ini file (``cc`` only when it
+#: names a path, ``example-db`` only when it is not a URL).
+PATH_OPTIONS = ("report", "expect", "cc", "example-db")
+
+
+def config_value(config: Any, name: str) -> tuple[str | None, str]:
+    """``value_and_origin`` of option ``name`` for a ``pytest.Config``; a relative path
+    given in the ini file is taken from the ini file's directory."""
+    value, origin = value_and_origin(name, lambda n: config.getoption(n, None),
+                                     config.getini, os.environ)
+    inipath = getattr(config, "inipath", None)
+    if (value is not None and origin.startswith("ini ") and name in PATH_OPTIONS
+            and inipath is not None and not os.path.isabs(value)
+            and (name != "cc" or os.sep in value) and "://" not in value):
+        value = os.path.join(os.path.dirname(inipath), value)
+    return value, origin
+
+
 def _name_origin(exc: MjitError, origin: Callable[[str], str]) -> MjitError:
     """``exc`` with its leading ``--mjit-NAME`` replaced by where that value came from."""
     match = re.match(r"--mjit-([a-z]+)", str(exc))

@@ -95,20 +95,10 @@ def pytest_configure(config: pytest.Config) -> None:
     _exit_guard.install()
 
 
-#: Options whose ini value is a path, read relative to the ini file.
-_PATH_OPTIONS = ("report", "expect", "cc")
-
-
 def _option(config: pytest.Config, name: str) -> tuple[str | None, str]:
     """The raw value of option ``name`` and its origin (``--mjit-NAME``, the environment
     variable or the ini key); a relative path from the ini file is taken from its directory."""
-    value, origin = _config.value_and_origin(name, config.getoption, config.getini, os.environ)
-    inipath = getattr(config, "inipath", None)
-    if (value is not None and origin.startswith("ini ") and name in _PATH_OPTIONS
-            and inipath is not None and not os.path.isabs(value)
-            and (name != "cc" or os.sep in value)):
-        value = os.path.join(os.path.dirname(inipath), value)
-    return value, origin
+    return _config.config_value(config, name)
 
 
 def _start_run(config: pytest.Config, mjit: MjitSession) -> None:

@@ -104,7 +104,8 @@ def test_errors_name_the_variable_or_ini_key(pytester, monkeypatch, where, error
 
 
 def test_ini_paths_are_relative_to_the_ini_file(pytester, monkeypatch):
-    pytester.makeini("[pytest]\nmjit_report = out/report.json\nmjit_expect = expect.txt\n")
+    pytester.makeini("[pytest]\nmjit_report = out/report.json\nmjit_expect = expect.txt\n"
+                     "mjit_example_db = examples\n")
     (pytester.path / "out").mkdir()
     (pytester.path / "expect.txt").write_text("GC-3: known\n")
     pytester.makepyfile("""
@@ -117,6 +118,9 @@ def test_ini_paths_are_relative_to_the_ini_file(pytester, monkeypatch):
     result = pytester.runpytest(str(pytester.path), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert (pytester.path / "out/report.json").exists()
+    # the example database is made beside the ini file, not in the working directory
+    assert (pytester.path / "examples").is_dir()
+    assert not (pytester.path / "elsewhere" / "examples").exists()
 
 
 def test_maps_paths_with_a_newline_are_decoded(tmp_path):

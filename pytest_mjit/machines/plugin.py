@@ -13,7 +13,7 @@ import hypothesis
 from hypothesis.core import decode_failure
 from hypothesis.errors import InvalidArgument
 
-from .._config import value_and_origin
+from .._config import config_value
 from .._errors import MjitError
 from .._text import clean
 from ._campaign import Campaign, parse_campaign, parse_example_db, worker_index
@@ -56,18 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_CAMPAIGN_KEY] = campaign_value(config)
 
 
-def _search_option(config: pytest.Config, name: str) -> tuple[str | None, str]:
-    """The value of ``--mjit-NAME`` (command line, else environment, else ini) and its
-    origin."""
-    return value_and_origin(name, lambda n: config.getoption(n, None), config.getini,
-                            os.environ)
-
-
 def campaign_value(config: pytest.Config) -> Campaign | None:
     """The run's campaign from ``--mjit-campaign`` and ``--mjit-example-db``, checked (the
     database is created or reached now); None when neither is given."""
-    (budget, budget_origin), (db, db_origin) = (_search_option(config, "campaign"),
-                                                _search_option(config, "example-db"))
+    (budget, budget_origin), (db, db_origin) = (config_value(config, "campaign"),
+                                                config_value(config, "example-db"))
     if budget is None and db is None:
         return None
     try:
