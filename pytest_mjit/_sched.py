@@ -8,7 +8,10 @@ condition's notify, a thread's end, or, with ``timed``, only for time to pass), 
 (the token holder is blocked outside the primitives, at a point the run's ``externals``
 callback reports, such as a held compiler; choosing it lets that point go) and ``done``.
 
-Timeouts are virtual: a timed wait times out only when no other controlled thread can run.
+Timeouts are virtual: a timed wait times out only when no other controlled thread can run,
+or when the token holder spins (``SPIN`` points in a row) while nothing else can run; time
+then passes on the run's virtual clock to the end of the earliest timed wait, so waits end in
+the order of their ends (a 1 ms sleep before a 1 s wait), whatever the strategy.
 When every controlled thread is blocked, nothing can time out, nothing external is held and
 no thread outside the run can release anything, the run ends with a ``Deadlock`` verdict
 raised in the first controlled thread (the one that entered the run)."""
@@ -31,9 +34,10 @@ TOKEN_SAFETY_SECONDS = 120.0
 #: How often (seconds) a waiting thread asks ``externals`` whether the token holder is held.
 EXTERNAL_POLL = 0.001
 
-#: Points a thread may pass in a row while another could run before the scheduler takes it
-#: for a spin-wait and lets the others run (``Scheduler._fair_switch``).  Far more than any
-#: step of a protocol machine passes, so only a loop that waits for another thread reaches it.
+#: Points a thread may pass in a row while another could run (or a timed wait could end)
+#: before the scheduler takes it for a spin-wait and lets the others run, or time pass
+#: (``Scheduler._fair_switch``).  Far more than any step of a protocol machine passes, so
+#: only a loop that waits for another thread reaches it.
 SPIN = 20_000
 
 
@@ -74,6 +78,7 @@ class Scheduler:
         self.schedule: list[str] = []  #: the switches, in order (the last ``log_limit``)
         self._log_limit = log_limit
         self.deadlock: Deadlock | None = None
+        self.clock = 0.0              #: virtual seconds passed in timed waits
         self.notes: list[str] = []
         self._present: set[int | None] = set()   #: threads alive when the run began
         self._ever: set[int | None] = set()      #: every thread the run controlled
@@ -180,7 +185,7 @@ class Scheduler:
             if at_window:
                 self._windows -= 1
             t.last = label
-            self._streak = self._streak + 1 if len(runnable) > 1 else 0
+            self._streak = self._streak + 1 if len(runnable) > 1 or self._timed() else 0
             stop = (preempt or (at_window and self._windows == 0)) and lent
             if self._deferral_over(t) or stop:
                 t.parked = True             # stopped by the end of a loan: stays there
@@ -197,14 +202,32 @@ class Scheduler:
                 self._await(t)
 
     def _fair_switch(self, t: ThreadRecord, runnable: list[ThreadRecord]) -> ThreadRecord:
-        """``t`` passed SPIN points in a row while others could run: it spins, waiting for
-        one of them (as CRuby's stop_worker loops until the worker says it stopped).  An OS
-        would run the others in the end, so the strategy demotes ``t`` and picks among the
-        others; this costs none of the strategy's bound."""
+        """``t`` passed SPIN points in a row while others could run or a timed wait could
+        end: it spins, waiting for one of them (as CRuby's stop_worker loops until the worker
+        says it stopped).  An OS would run the others in the end, and time would pass, so the
+        strategy demotes ``t`` and picks among the others, or the earliest timed wait ends;
+        this costs none of the strategy's bound."""
         self._streak = 0
         self.fair_switches += 1
         self.strategy.demote(t)
-        return self.strategy.choose(None, [r for r in runnable if r is not t], False)
+        others = [r for r in runnable if r is not t]
+        if others:
+            return self.strategy.choose(None, others, False)
+        return self._time_passes()
+
+    def _timed(self) -> list[ThreadRecord]:
+        return [t for t in self._threads if t.state == "blocked" and t.timed]
+
+    def _time_passes(self) -> ThreadRecord:
+        """The virtual clock moves to the end of the earliest timed wait; that wait (or, if
+        several end then, the one the strategy picks) times out.  Lock held; a timed wait
+        exists."""
+        timed = self._timed()
+        until = min(t.until for t in timed)
+        t = self.strategy.choose(None, [t for t in timed if t.until <= until], False)
+        self.clock = max(self.clock, until)
+        t.wake = "timeout"
+        return t
 
     def _count_deferred(self, t: ThreadRecord, label: str) -> None:
         if self._deferred and t is not self._threads[0] and self._counts(label):
@@ -230,14 +253,18 @@ class Scheduler:
         """True if ``t`` still has to move before a settle ends."""
         return t.state in ("run", "ready") and not t.parked
 
-    def block(self, t: ThreadRecord, resource: Any, what: str, timed: bool) -> str:
-        """The token holder waits for ``resource`` (None: only for time to pass).  Returns
-        ``woken``, ``timeout``, ``stopped`` (the run ended) or ``deadlock``."""
+    def block(self, t: ThreadRecord, resource: Any, what: str,
+              timeout: float | None = None) -> str:
+        """The token holder waits for ``resource`` (None: only for time to pass), for at
+        most ``timeout`` virtual seconds (None: no limit).  Returns ``woken``, ``timeout``,
+        ``stopped`` (the run ended) or ``deadlock``."""
         with self._cv:
             if not self.active or self._current is not t:
                 return "stopped"
             self.points += 1
-            t.state, t.waits, t.what, t.timed, t.wake = "blocked", resource, what, timed, None
+            t.state, t.waits, t.what, t.wake = "blocked", resource, what, None
+            t.timed = timeout is not None
+            t.until = self.clock + max(0.0, timeout or 0.0)
             self._current = None
             self._pass_on(t, f"{t.name} waits for {what}")
             self._await(t)
@@ -319,11 +346,8 @@ class Scheduler:
         if runnable:
             self._give(self.strategy.choose(subject or holder, runnable, False), why)
             return
-        timed = [t for t in self._threads if t.state == "blocked" and t.timed]
-        if timed:
-            t = self.strategy.choose(None, timed, False)
-            t.wake = "timeout"
-            self._give(t, why + "; time passes")
+        if self._timed():
+            self._give(self._time_passes(), why + "; time passes")
             return
         if self._outside_can_act():
             self._current = None        # a thread outside the run may release something
@@ -450,5 +474,6 @@ class Scheduler:
             self._cv.release()
         spins = f" ({self.fair_switches} after a spin)" if self.fair_switches else ""
         return (f"controlled run: token with {holder}; threads {states}; {self.points} points, "
-                f"{self.switches} switches{spins}; last switches:\n  "
+                f"{self.switches} switches{spins}, {self.clock:g}s of virtual time; "
+                f"last switches:\n  "
                 + "\n  ".join(self.schedule[-12:]))

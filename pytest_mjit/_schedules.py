@@ -32,7 +32,7 @@ class Deadlock(MjitError):
 class ThreadRecord:
     """What the scheduler knows about one controlled thread."""
 
-    __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "wake",
+    __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "until", "wake",
                  "priority", "release", "sched", "parked", "windowed", "last")
 
     def __init__(self, sched: "Scheduler", index: int, name: str) -> None:
@@ -42,6 +42,7 @@ class ThreadRecord:
         self.waits: Any = None        #: the resource a blocked thread waits for
         self.what = ""                #: readable form of it
         self.timed = False
+        self.until = 0.0              #: a timed wait's end on the run's virtual clock
         self.wake: str | None = None  #: how a block ended: woken, timeout, stopped, deadlock
         self.priority = 0.0           #: for strategies that order threads
         self.release: Callable[[], None] | None = None   #: lets an external point go

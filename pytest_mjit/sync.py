@@ -122,12 +122,13 @@ class _Lock:
         if s is None or t is None:
             return self._take(self._real.acquire(blocking, timeout))
         s.point(t, f"acquire {self._label}")
+        end = s.clock + timeout     # on the run's virtual clock, when timeout > 0
         while True:
             if self._real.acquire(False):
                 return self._take(True)
-            if not blocking or timeout == 0:
+            if not blocking or timeout == 0 or (timeout > 0 and s.clock >= end):
                 return False
-            how = s.block(t, self, self._label, timed=timeout > 0)
+            how = s.block(t, self, self._label, end - s.clock if timeout > 0 else None)
             _raise_if_deadlock(s, how)
             if how == "timeout":
                 return False
@@ -405,7 +406,7 @@ class Thread(_threading.Thread):
         s, t = _holder()
         if s is not None and t is not None and rec is not None and rec.sched is s \
                 and rec.state != "done" and self is not _threading.current_thread():
-            how = s.block(t, rec, f"the end of {self.name}", timed=timeout is not None)
+            how = s.block(t, rec, f"the end of {self.name}", timeout)
             _raise_if_deadlock(s, how)
             if how == "timeout":
                 return
@@ -418,7 +419,7 @@ def sleep(seconds: float) -> None:
     if s is None or t is None:
         time.sleep(seconds)
         return
-    s.block(t, None, f"{seconds:g}s to pass", timed=True)
+    s.block(t, None, f"{seconds:g}s to pass", seconds)
 
 
 def checkpoint(label: str) -> None:

@@ -453,3 +453,82 @@ def test_a_deadline_expires_while_a_controlled_thread_spins():
         if thread is not None:
             thread.join(10)
     assert thread is not None and not thread.is_alive()
+
+
+def _short_sleeps_beside_a_long_wait(sleeps: int = 50):
+    """A worker waits on a condition with a 1 s timeout, in a loop, until told to stop; the
+    first thread sleeps 1 ms ``sleeps`` times, then tells it.  Returns (the worker's
+    timeouts, the run's virtual clock)."""
+    lock = sync.Lock()
+    cond = sync.Condition(lock)
+    state = {"stop": False, "timeouts": 0}
+
+    def worker():
+        with lock:
+            while not state["stop"]:
+                if not cond.wait(1.0):
+                    state["timeouts"] += 1
+
+    thread = sync.Thread(target=worker, name="worker")
+    thread.start()
+    try:
+        for _ in range(sleeps):
+            sync.sleep(0.001)
+    finally:
+        with lock:
+            state["stop"] = True
+            cond.notify_all()
+    thread.join()
+    return state["timeouts"], sync.current_run().clock
+
+
+@pytest.mark.parametrize("strategy", [RandomWalk(seed, 2) for seed in range(5)]
+                         + [PCT(seed, 3) for seed in range(5)],
+                         ids=[f"walk{s}" for s in range(5)] + [f"pct{s}" for s in range(5)])
+def test_timed_waits_end_in_the_order_of_their_ends(strategy):
+    """Whichever thread the strategy favours, a 1 ms sleep ends before a 1 s wait: the 50
+    sleeps pass on the virtual clock (0.05 s) and the worker's wait never times out.
+    (Choosing freely which timed wait ends let a favoured waiter time out again and again
+    while the sleeper starved.)"""
+    with deadline(30, "50 short sleeps beside a long wait"):
+        (timeouts, clock), sched = _run(_short_sleeps_beside_a_long_wait, strategy)
+    assert timeouts == 0 and clock == pytest.approx(0.05), (timeouts, clock)
+    assert sched.deadlock is None and sched.uncontrolled == 0
+
+
+def _spin_until_time_passed(abort: threading.Event, threads: list):
+    """A worker spins on a lock until a flag is set (or ``abort``, which the test sets when
+    it fails); the first thread sets the flag after a sleep.  Nothing but the spinner can run
+    meanwhile."""
+    lock = sync.Lock()
+    flag = []
+
+    def worker():
+        while not abort.is_set():
+            with lock:
+                if flag:
+                    return
+
+    thread = sync.Thread(target=worker, name="spinner")
+    threads.append(thread)
+    thread.start()
+    sync.sleep(0.01)
+    with lock:
+        flag.append(True)
+    thread.join()
+    return sync.current_run().clock
+
+
+def test_a_spinning_thread_lets_time_pass():
+    """A sleeper waits while the only other thread spins: after SPIN points time passes
+    (as it would while a real thread spins), the sleep ends and the spin with it."""
+    abort, threads = threading.Event(), []
+    try:
+        with deadline(20, "a spin beside a sleep under a controlled run"):
+            clock, sched = _run(lambda: _spin_until_time_passed(abort, threads))
+    finally:
+        abort.set()
+        for thread in threads:
+            thread.join(10)
+    assert clock == pytest.approx(0.01) and sched.fair_switches == 1 and sched.deadlock is None
+    assert not any(thread.is_alive() for thread in threads)
