@@ -226,9 +226,8 @@ class HeapEngine:
             self.state.changed()
 
     def free_iseq(self, iseq) -> None:
-        """Forget ``iseq`` in the copy job, its unit and stale units (RECOMPILE-4)."""
-        if not self.enabled:
-            return
+        """Forget ``iseq`` in the copy job, its unit and stale units (RECOMPILE-4); a
+        disabled engine too, since its ``finish`` still frees the units it holds."""
         with self.state.monitor:
             job = self.state.job
             if job is not None and job.iseq is iseq:
