@@ -33,7 +33,7 @@ TESTS_OF_PRIVATE = {
     "tests/test_plugin_crashes.py": {"pytest_mjit._report"},
     "tests/test_plugin_deadlines.py": {"pytest_mjit._engine_check"},
     "tests/test_plugin_fixtures.py": {"pytest_mjit._presets"},
-    "tests/test_plugin_reasons.py": {"pytest_mjit._fixtures"},
+    "tests/test_plugin_reasons.py": {"pytest_mjit._rig"},
     "tests/test_plugin_report.py": {"pytest_mjit._report", "pytest_mjit._fixtures"},
     "tests/test_shim.py": {"pytest_mjit._shim"},
     "tests/test_sync.py": {"pytest_mjit._sched", "pytest_mjit._schedules"},
