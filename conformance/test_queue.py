@@ -8,8 +8,8 @@ import re
 import pytest
 
 from pytest_mjit import JitState, is_compiled
-from pytest_mjit.testing import (COMPILE_WAIT, call_to_enqueue, compile_methods, compiled, deadline,
-                                 define_affine, DirWatch)
+from pytest_mjit.testing import (COMPILE_WAIT, STEP_WAIT, call_to_enqueue, compile_methods,
+                                 compiled, deadline, define_affine, DirWatch, wait_for)
 
 from ._support import (STOP_WAIT, compaction_links, frames_on_stack, invocations_of, source_of,
                        symbol_at, unit_id_of)
@@ -158,6 +158,24 @@ def test_unit_freed_while_queued_is_never_compiled(mjit_cc, mjit_host, mjit_engi
     strays = [n for n in created if re.fullmatch(r"_ruby_mjit_p\d+u\d+\.(c|o|so)", n)
               and unit_id_of(n) not in compiled_units and n not in compactions]
     assert not strays, f"files of no compiled unit were created: {strays}"
+    assert not host.violations, host.violations
+
+
+@pytest.mark.mjit_clause("QUEUE-3")
+def test_unit_freed_while_queued_in_a_disabled_engine_is_forgotten(mjit_cc, mjit_start):
+    """A failed header build disabled the engine with a unit still queued; a GC frees that
+    unit's ISeq (unless the engine still marks it); finish then reads nothing of the freed
+    ISeq, whether it frees the units it holds or leaves them."""
+    build = mjit_cc.hang(kind="pch")    # exits 1 once released: the header fails
+    host, engine = mjit_start()
+    build.wait_reached(COMPILE_WAIT)
+    queued = define_affine(host, "queued", 3)
+    call_to_enqueue(host, queued, host.options.min_calls)
+    build.release()
+    wait_for(lambda: not engine.enabled, STEP_WAIT, "the engine to disable itself")
+    host.unroot(queued)
+    host.gc()       # the C's mjit_mark, like mjit_free_iseq, does nothing once disabled
+    engine.finish()
     assert not host.violations, host.violations
 
 
