@@ -223,9 +223,9 @@ class Scheduler(Loans):
         """The virtual clock moves to the end of the earliest timed wait; that wait (or, if
         several end then, the one the strategy picks) times out.  Lock held; a timed wait
         exists."""
-        timed = self._timed()
-        until = min(t.until for t in timed)
-        t = self.strategy.choose(None, [t for t in timed if t.until <= until], False)
+        ends = {t: t.until for t in self._timed() if t.until is not None}
+        until = min(ends.values())
+        t = self.strategy.choose(None, [t for t, end in ends.items() if end <= until], False)
         self.clock = max(self.clock, until)
         t.wake = "timeout"
         return t
@@ -240,8 +240,7 @@ class Scheduler(Loans):
                 return "stopped"
             self.points += 1
             t.state, t.waits, t.what, t.wake = "blocked", resource, what, None
-            t.timed = timeout is not None
-            t.until = self.clock + max(0.0, timeout or 0.0)
+            t.until = None if timeout is None else self.clock + max(0.0, timeout)
             self._current = None
             self._pass_on(t, f"{t.name} waits for {what}")
             self._await(t)

@@ -32,7 +32,7 @@ class Deadlock(MjitError):
 class ThreadRecord:
     """What the scheduler knows about one controlled thread."""
 
-    __slots__ = ("index", "name", "ident", "state", "waits", "what", "timed", "until", "wake",
+    __slots__ = ("index", "name", "ident", "state", "waits", "what", "until", "wake",
                  "priority", "release", "sched", "parked", "windowed", "last")
 
     def __init__(self, sched: "Scheduler", index: int, name: str) -> None:
@@ -41,14 +41,18 @@ class ThreadRecord:
         self.state = "ready"
         self.waits: Any = None        #: the resource a blocked thread waits for
         self.what = ""                #: readable form of it
-        self.timed = False
-        self.until = 0.0              #: a timed wait's end on the run's virtual clock
+        self.until: float | None = None   #: a timed wait's end on the run's virtual clock
         self.wake: str | None = None  #: how a block ended: woken, timeout, stopped, deadlock
         self.priority = 0.0           #: for strategies that order threads
         self.release: Callable[[], None] | None = None   #: lets an external point go
         self.parked = False           #: stopped at a protocol point (see Scheduler)
         self.windowed = False         #: stopped between two operations by the strategy
         self.last: str | None = None  #: the label of its previous scheduling point
+
+    @property
+    def timed(self) -> bool:
+        """A blocked thread whose wait may end by time passing."""
+        return self.until is not None
 
     def __repr__(self) -> str:
         return f"<{self.name} {self.state}{' ' + self.what if self.what else ''}>"
